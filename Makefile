@@ -1,0 +1,119 @@
+# isorun build. `make` builds; `make check` builds with ASan+UBSan and runs
+# every test; `make demo` runs the main job. See README.md.
+
+CC	?= gcc
+ifeq ($(origin CC),default)
+CC	 = gcc
+endif
+SAN	?= 0
+PREFIX	?= /usr/local
+
+# Library modules, in dependency order. A new module is a folder under src/
+# with a header that is its contract; add it here.
+LIB_DIRS = common policy profiles
+
+PKGS	 = libidn2 jansson
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN	 = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wformat=2 \
+	   -Wstrict-prototypes -Wmissing-prototypes -Wmissing-declarations \
+	   -Wvla -Wwrite-strings -Wundef -Wnull-dereference -Wimplicit-fallthrough \
+	   -Wno-format-truncation
+CFLAGS	?= -O2 -g
+CFLAGS	+= -std=gnu11 -D_GNU_SOURCE -fstack-protector-strong $(WARN) $(PKG_CFLAGS)
+LDLIBS	+= $(PKG_LIBS) -lpthread
+
+ifeq ($(SAN),1)
+BUILD	?= build/san
+CFLAGS	+= -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+LDFLAGS	+= -fsanitize=address,undefined
+else
+BUILD	?= build/rel
+CFLAGS	+= -D_FORTIFY_SOURCE=2
+endif
+
+LIB_SRCS = $(foreach d,$(LIB_DIRS),$(wildcard src/$(d)/*.c))
+LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIB	 = $(BUILD)/libisorun.a
+
+CLI_SRCS = $(wildcard src/cli/*.c)
+CLI_OBJS = $(CLI_SRCS:%.c=$(BUILD)/%.o)
+CLI	 = $(BUILD)/isorun
+
+UNIT_SRCS = $(wildcard tests/unit/test_*.c)
+UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+BENCH_SRCS = $(wildcard bench/*/bench_*.c)
+BENCH_BINS = $(patsubst bench/%.c,build/bench/%,$(BENCH_SRCS))
+
+FUZZ_SRCS = $(wildcard fuzz/fuzz_*.c)
+FUZZ_BINS = $(FUZZ_SRCS:fuzz/%.c=build/fuzz/%)
+FUZZ_SECONDS ?= 20
+
+.PHONY: all deps check test demo bench bench-build fuzz fuzz-build clean format
+all: $(LIB) $(CLI) $(UNIT_BINS)
+
+deps:
+	@./scripts/install-deps.sh
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIB): $(LIB_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@
+	ar rcs $@ $^
+
+$(CLI): $(CLI_OBJS) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(LIB) $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/t.h $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Isrc $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+# The test command of the README: installs what is missing, builds with
+# ASan+UBSan, runs every test; the last line is "N passed, N failed".
+check: deps
+	$(MAKE) SAN=1 all
+	$(MAKE) fuzz-build
+	ISORUN_BUILD=build/san FUZZ_SECONDS=$(FUZZ_SECONDS) ./tests/run
+
+test: all
+	ISORUN_BUILD=$(BUILD) ./tests/run
+
+# The main job of the README.
+demo: deps
+	$(MAKE) all
+	ISORUN=$(BUILD)/isorun ./demo/run
+
+# Benchmarks always use the release build.
+bench: deps
+	$(MAKE) SAN=0 all
+	$(MAKE) SAN=0 bench-build
+	@for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done
+
+bench-build: $(BENCH_BINS)
+build/bench/%: bench/%.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Isrc -o $@ $< $(LIB) $(LDLIBS)
+
+# libFuzzer targets: clang, linked with the library sources compiled for fuzzing.
+FUZZ_CFLAGS = -std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
+	      -fno-sanitize-recover=all $(WARN) $(PKG_CFLAGS) -Isrc
+fuzz-build: $(FUZZ_BINS)
+build/fuzz/%: fuzz/%.c $(LIB_SRCS) $(wildcard src/*/*.h)
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS) $(PKG_LIBS) -lpthread
+
+fuzz: fuzz-build
+	./fuzz/run $(FUZZ_SECONDS)
+
+format:
+	clang-format -i $(wildcard src/*/*.[ch] tests/unit/*.[ch] fuzz/*.c bench/*/*.c)
+
+clean:
+	rm -rf build
+
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d)

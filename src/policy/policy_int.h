@@ -1,0 +1,139 @@
+/*
+ * policy_int.h - the compiled forms inside src/policy/. Not a public API.
+ */
+#ifndef ISORUN_POLICY_INT_H
+#define ISORUN_POLICY_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "policy.h"
+
+typedef unsigned __int128 u128;
+
+/*
+ * A rule reference in a compiled structure: 0 = none, else index + 1 into
+ * the owner's rule array of that list. Keeps the structures free of pointers.
+ */
+typedef uint32_t rref;
+
+/* Per-port rules at one trie node or name entry, sorted by port. */
+struct pport {
+	uint16_t	 port;
+	rref		 r[4];		/* see users for the index meaning */
+};
+
+/*
+ * Address trie: a path-compressed binary trie (PATRICIA) over 128-bit keys.
+ * IPv4 keys sit in the top 32 bits. Lookup visits only nodes whose prefix is
+ * a prefix of the address, so its cost is bounded by the key length, not by
+ * the number of rules.
+ */
+struct anode {
+	u128		 key;		/* prefix, host bits zero */
+	uint8_t		 len;
+	rref		 any[2];	/* [POL_DENY], [POL_ALLOW], any port */
+	uint32_t	 pfirst, pcount;/* port rules in atrie.ports */
+	uint32_t	 child[2];	/* node index, 0 = none (0 is root) */
+};
+
+struct atrie {
+	struct anode	*n;
+	size_t		 nn, cap;
+	struct pport	*ports;
+	size_t		 nports;
+	/* build-time only: (node, port, list, ref) tuples */
+	struct apend {
+		uint32_t node;
+		uint16_t port;
+		uint8_t	 list;
+		rref	 ref;
+	}		*pend;
+	size_t		 npend, cappend;
+};
+
+int	atrie_init(struct atrie *);
+void	atrie_free(struct atrie *);
+/* Adds a prefix; the first rule added for (prefix, port, list) is kept. */
+int	atrie_add(struct atrie *, u128 key, unsigned len, uint16_t port,
+	    enum pol_list, rref);
+/* Call once after the last atrie_add. */
+int	atrie_finish(struct atrie *);
+/*
+ * Most specific match per list for `key` and `port`: writes refs to best[2]
+ * (0 = no match). A longer prefix wins, then a port rule over an any-port
+ * rule of the same prefix.
+ */
+void	atrie_lookup(const struct atrie *, u128 key, unsigned maxlen,
+	    uint16_t port, rref best[2]);
+
+/* Name table: one entry per distinct name (hostname or wildcard suffix). */
+enum { NK_EXACT_DENY, NK_EXACT_ALLOW, NK_WILD_DENY, NK_WILD_ALLOW };
+
+struct nent {
+	uint64_t	 h;
+	const char	*name;		/* lower-case, owned by the rule */
+	uint16_t	 len;
+	rref		 any[4];	/* NK_*: rules without a port */
+	uint32_t	 pfirst, pcount;
+};
+
+struct nslot {
+	uint32_t	 tag;		/* high bits of the hash */
+	uint32_t	 ent;		/* entry index + 1, 0 = empty */
+};
+
+struct ntab {
+	struct nent	*e;
+	size_t		 ne, cape;
+	struct nslot	*slot;
+	size_t		 mask;		/* slots - 1 */
+	struct pport	*ports;
+	size_t		 nports;
+	struct npend {
+		uint32_t ent;
+		uint16_t port;
+		uint8_t	 kind;
+		rref	 ref;
+	}		*pend;
+	size_t		 npend, cappend;
+};
+
+int	ntab_init(struct ntab *, size_t expected);
+void	ntab_free(struct ntab *);
+int	ntab_add(struct ntab *, const char *name, int kind, uint16_t port,
+	    rref);
+int	ntab_finish(struct ntab *);
+/*
+ * Most specific match per list for one name as seen on the wire (any bytes,
+ * any length, matched case-insensitively, one trailing dot ignored).
+ */
+void	ntab_lookup(const struct ntab *, const char *s, size_t len,
+	    uint16_t port, rref best[2]);
+
+/* The hash both sides use: right to left, ASCII case folded. */
+#define NH_MUL	0x9e3779b97f4a7c15ULL
+static inline uint64_t
+nh_step(uint64_t h, unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		c = (unsigned char)(c - 'A' + 'a');
+	return (h + c + 1) * NH_MUL;
+}
+
+static inline uint64_t
+nh_final(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return h;
+}
+
+/* Sorted port lists: shared by both structures. */
+const struct pport *pport_find(const struct pport *, uint32_t n,
+	    uint16_t port);
+
+#endif

@@ -1,0 +1,227 @@
+/*
+ * trie.c - address prefixes in a path-compressed binary trie.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy_int.h"
+
+static inline u128
+mask128(unsigned len)
+{
+	return len == 0 ? 0 : ~(u128)0 << (128 - len);
+}
+
+static inline unsigned
+bit128(u128 k, unsigned i)
+{
+	return (unsigned)(k >> (127 - i)) & 1;
+}
+
+static unsigned
+clz128(u128 x)
+{
+	uint64_t hi = (uint64_t)(x >> 64), lo = (uint64_t)x;
+
+	if (hi != 0)
+		return (unsigned)__builtin_clzll(hi);
+	if (lo != 0)
+		return 64 + (unsigned)__builtin_clzll(lo);
+	return 128;
+}
+
+static int
+atrie_node(struct atrie *t, u128 key, unsigned len, uint32_t *out)
+{
+	struct anode	*n;
+
+	if (t->nn == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 64;
+
+		if ((n = realloc(t->n, cap * sizeof(*n))) == NULL)
+			return -1;
+		t->n = n;
+		t->cap = cap;
+	}
+	n = &t->n[t->nn];
+	memset(n, 0, sizeof(*n));
+	n->key = key & mask128(len);
+	n->len = (uint8_t)len;
+	*out = (uint32_t)t->nn++;
+	return 0;
+}
+
+int
+atrie_init(struct atrie *t)
+{
+	uint32_t root;
+
+	memset(t, 0, sizeof(*t));
+	return atrie_node(t, 0, 0, &root);
+}
+
+void
+atrie_free(struct atrie *t)
+{
+	free(t->n);
+	free(t->ports);
+	free(t->pend);
+	memset(t, 0, sizeof(*t));
+}
+
+static int
+atrie_attach(struct atrie *t, uint32_t node, uint16_t port,
+    enum pol_list list, rref ref)
+{
+	struct apend	*p;
+
+	if (port == 0) {
+		if (t->n[node].any[list] == 0)
+			t->n[node].any[list] = ref;
+		return 0;
+	}
+	if (t->npend == t->cappend) {
+		size_t cap = t->cappend ? t->cappend * 2 : 64;
+
+		if ((p = realloc(t->pend, cap * sizeof(*p))) == NULL)
+			return -1;
+		t->pend = p;
+		t->cappend = cap;
+	}
+	p = &t->pend[t->npend++];
+	p->node = node;
+	p->port = port;
+	p->list = (uint8_t)list;
+	p->ref = ref;
+	return 0;
+}
+
+int
+atrie_add(struct atrie *t, u128 key, unsigned len, uint16_t port,
+    enum pol_list list, rref ref)
+{
+	uint32_t	 cur = 0, c, mid, leaf;
+	unsigned	 b, common;
+
+	key &= mask128(len);
+	for (;;) {
+		if (t->n[cur].len == len)
+			return atrie_attach(t, cur, port, list, ref);
+		b = bit128(key, t->n[cur].len);
+		c = t->n[cur].child[b];
+		if (c == 0) {
+			if (atrie_node(t, key, len, &leaf) == -1)
+				return -1;
+			t->n[cur].child[b] = leaf;
+			return atrie_attach(t, leaf, port, list, ref);
+		}
+		common = clz128(key ^ t->n[c].key);
+		if (common > len)
+			common = len;
+		if (common >= t->n[c].len) {
+			cur = c;
+			continue;
+		}
+		/* The child's prefix and ours part at `common`: split. */
+		if (atrie_node(t, key, common, &mid) == -1)
+			return -1;
+		t->n[mid].child[bit128(t->n[c].key, common)] = c;
+		t->n[cur].child[b] = mid;
+		cur = mid;
+	}
+}
+
+static int
+apend_cmp(const void *a, const void *b)
+{
+	const struct apend *x = a, *y = b;
+
+	if (x->node != y->node)
+		return x->node < y->node ? -1 : 1;
+	if (x->port != y->port)
+		return x->port < y->port ? -1 : 1;
+	/* equal refs cannot happen: each rule is added once */
+	return x->ref < y->ref ? -1 : 1;
+}
+
+int
+atrie_finish(struct atrie *t)
+{
+	size_t		 i;
+	struct pport	*pp = NULL;
+
+	if (t->npend == 0)
+		return 0;
+	qsort(t->pend, t->npend, sizeof(*t->pend), apend_cmp);
+	if ((t->ports = calloc(t->npend, sizeof(*t->ports))) == NULL)
+		return -1;
+	for (i = 0; i < t->npend; i++) {
+		const struct apend *p = &t->pend[i];
+		struct anode *n = &t->n[p->node];
+
+		if (i == 0 || p->node != t->pend[i - 1].node) {
+			n->pfirst = (uint32_t)t->nports;
+			pp = NULL;
+		}
+		if (pp == NULL || pp->port != p->port) {
+			pp = &t->ports[t->nports++];
+			pp->port = p->port;
+			n->pcount++;
+		}
+		if (pp->r[p->list] == 0)	/* sorted: first rule wins */
+			pp->r[p->list] = p->ref;
+	}
+	free(t->pend);
+	t->pend = NULL;
+	t->npend = t->cappend = 0;
+	return 0;
+}
+
+const struct pport *
+pport_find(const struct pport *v, uint32_t n, uint16_t port)
+{
+	uint32_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (v[mid].port == port)
+			return &v[mid];
+		if (v[mid].port < port)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+void
+atrie_lookup(const struct atrie *t, u128 key, unsigned maxlen, uint16_t port,
+    rref best[2])
+{
+	const struct anode	*n = &t->n[0];
+	const struct pport	*pp;
+	int			 l;
+
+	best[0] = best[1] = 0;
+	for (;;) {
+		if (((key ^ n->key) & mask128(n->len)) != 0)
+			break;
+		pp = NULL;
+		if (n->pcount != 0 && port != 0)
+			pp = pport_find(t->ports + n->pfirst, n->pcount, port);
+		for (l = 0; l < 2; l++) {
+			if (pp != NULL && pp->r[l] != 0)
+				best[l] = pp->r[l];
+			else if (n->any[l] != 0)
+				best[l] = n->any[l];
+		}
+		if (n->len >= maxlen)
+			break;
+		uint32_t c = n->child[bit128(key, n->len)];
+		if (c == 0)
+			break;
+		n = &t->n[c];
+	}
+}
