@@ -34,36 +34,62 @@ ntab_free(struct ntab *t)
 	memset(t, 0, sizeof(*t));
 }
 
-static uint64_t
-nh_hash(const char *s, size_t len)
+/*
+ * One forward pass over s[0..len) (len <= POL_NAME_MAX): writes the
+ * lower-cased bytes to buf, and for each label its start offset and hash.
+ * The bytes of a label are gathered in a register, never read back, so the
+ * pass costs a few cycles a byte. Returns the number of labels.
+ */
+static size_t
+nh_scan(const char *s, size_t len, unsigned char *buf, uint64_t *lh,
+    uint16_t *lstart)
 {
-	uint64_t h = 0;
+	uint64_t	 w = 0, h = NH_SEED;
+	size_t		 i, nl = 0, k = 0;
 
-	while (len > 0)
-		h = nh_step(h, (unsigned char)s[--len]);
+	lstart[0] = 0;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		c = (unsigned char)(c + ((unsigned)(c - 'A') < 26u ? 32 : 0));
+		buf[i] = c;
+		if (c == '.') {
+			lh[nl++] = nh_mix(h, w ^ k);
+			lstart[nl] = (uint16_t)(i + 1);
+			w = 0;
+			h = NH_SEED;
+			k = 0;
+			continue;
+		}
+		w = (w << 8) | c;
+		if ((++k & 7) == 0) {
+			h = nh_mix(h, w);
+			w = 0;
+		}
+	}
+	lh[nl++] = nh_mix(h, w ^ k);
+	return nl;
+}
+
+/* The slot hash of a whole lower-case name (no trailing dot, <= POL_NAME_MAX),
+ * as ntab_lookup() computes it for each suffix. */
+static uint64_t
+nh_name(const char *name, size_t len)
+{
+	unsigned char	 buf[POL_NAME_MAX];
+	uint64_t	 lh[NH_LABELS + 1], h = NH_SEED;
+	uint16_t	 lstart[NH_LABELS + 1];
+	size_t		 nl;
+
+	nl = nh_scan(name, len, buf, lh, lstart);
+	while (nl > 0)
+		h = nh_combine(h, lh[--nl]);
 	return nh_final(h);
 }
 
-static int
-same_name(const char *wire, size_t len, const struct nent *e)
-{
-	size_t i;
-
-	if (len != e->len)
-		return 0;
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)wire[i];
-
-		if (c >= 'A' && c <= 'Z')
-			c = (unsigned char)(c - 'A' + 'a');
-		if (c != (unsigned char)e->name[i])
-			return 0;
-	}
-	return 1;
-}
-
+/* `s` is lower-case: as stored, or from nh_lower(). */
 static const struct nent *
-ntab_find(const struct ntab *t, uint64_t h, const char *s, size_t len)
+ntab_find(const struct ntab *t, uint64_t h, const void *s, size_t len)
 {
 	size_t			 i = (size_t)h & t->mask;
 	uint32_t		 tag = (uint32_t)(h >> 32);
@@ -73,7 +99,8 @@ ntab_find(const struct ntab *t, uint64_t h, const char *s, size_t len)
 		sl = &t->slot[i];
 		if (sl->ent == 0)
 			return NULL;
-		if (sl->tag == tag && same_name(s, len, &t->e[sl->ent - 1]))
+		if (sl->tag == tag && t->e[sl->ent - 1].len == len &&
+		    memcmp(t->e[sl->ent - 1].name, s, len) == 0)
 			return &t->e[sl->ent - 1];
 	}
 }
@@ -83,7 +110,7 @@ static long
 ntab_entry(struct ntab *t, const char *name)
 {
 	size_t		 len = strlen(name), i;
-	uint64_t	 h = nh_hash(name, len);
+	uint64_t	 h = nh_name(name, len);
 	const struct nent *found;
 	struct nent	*e;
 
@@ -206,31 +233,43 @@ void
 ntab_lookup(const struct ntab *t, const char *s, size_t len, uint16_t port,
     rref best[2])
 {
+	unsigned char		 buf[POL_NAME_MAX];
+	uint64_t		 lh[NH_LABELS + 1], h = NH_SEED;
+	uint16_t		 lstart[NH_LABELS + 1];
 	const struct nent	*e;
-	uint64_t		 h = 0;
-	size_t			 i, stop;
+	size_t			 start, n, nl, off;
 
 	best[0] = best[1] = 0;
 	if (t->ne == 0)
 		return;
 	if (len > 0 && s[len - 1] == '.')
 		len--;
-	/* No rule name is longer than POL_NAME_MAX: nor is any suffix worth
-	 * hashing. Suffixes are met shortest first, so later (longer) matches
-	 * replace earlier ones, and the exact match comes last. */
-	stop = len > POL_NAME_MAX ? len - POL_NAME_MAX : 0;
-	for (i = len; i > stop; i--) {
-		h = nh_step(h, (unsigned char)s[i - 1]);
-		if (i - 1 == 0) {
-			e = ntab_find(t, nh_final(h), s, len);
+	/*
+	 * No rule name is longer than POL_NAME_MAX, so only the last
+	 * POL_NAME_MAX bytes can hold a matching suffix. Suffixes are met
+	 * shortest first: later (longer) matches replace earlier ones, and
+	 * the exact match comes last.
+	 */
+	start = len > POL_NAME_MAX ? len - POL_NAME_MAX : 0;
+	n = len - start;
+	nl = nh_scan(s + start, n, buf, lh, lstart);
+	while (nl-- > 0) {
+		h = nh_combine(h, lh[nl]);
+		off = lstart[nl];
+		if (off == 0 && start == 0) {
+			e = ntab_find(t, nh_final(h), buf, n);
 			if (e != NULL)
 				nent_take(t, e, NK_EXACT_DENY, port, best);
-		} else if (s[i - 2] == '.' && i - 1 >= 2) {
-			/* s[i-1..len) follows a dot with at least one byte
-			 * in front of the dot: a wildcard may match */
-			e = ntab_find(t, nh_final(h), s + i - 1, len - i + 1);
-			if (e != NULL)
-				nent_take(t, e, NK_WILD_DENY, port, best);
+			return;
 		}
+		/* a wildcard needs a dot in front of the suffix and at
+		 * least one byte in front of the dot */
+		if (off == 0 && (s[start - 1] != '.' || start < 2))
+			return;
+		if (start + off < 2)
+			continue;
+		e = ntab_find(t, nh_final(h), buf + off, n - off);
+		if (e != NULL)
+			nent_take(t, e, NK_WILD_DENY, port, best);
 	}
 }

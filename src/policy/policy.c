@@ -194,7 +194,7 @@ policy_compile(const char *const *allow, size_t nallow,
 	    err) == -1)
 		goto fail_parse;
 	p->nrules[POL_ALLOW] = nallow;
-	if (atrie_init(&p->v4) == -1 || atrie_init(&p->v6) == -1 ||
+	if (atrie_init(&p->v4, 32) == -1 || atrie_init(&p->v6, 128) == -1 ||
 	    ntab_init(&p->names, nallow + ndeny) == -1 ||
 	    policy_index(p, POL_DENY) == -1 ||
 	    policy_index(p, POL_ALLOW) == -1 ||
@@ -277,7 +277,7 @@ pol_guard_compile(const char *const *cidrs, size_t n, struct ir_err *err)
 		return NULL;
 	}
 	g->nrules = n;
-	if (atrie_init(&g->v4) == -1 || atrie_init(&g->v6) == -1)
+	if (atrie_init(&g->v4, 32) == -1 || atrie_init(&g->v6, 128) == -1)
 		goto nomem;
 	for (i = 0; i < n; i++) {
 		r = &g->rules[i];
@@ -295,6 +295,8 @@ pol_guard_compile(const char *const *cidrs, size_t n, struct ir_err *err)
 		    (rref)(i + 1)) == -1)
 			goto nomem;
 	}
+	if (atrie_finish(&g->v4) == -1 || atrie_finish(&g->v6) == -1)
+		goto nomem;
 	return g;
 nomem:
 	err_set(err, ENOMEM, "out of memory compiling the guard list");
@@ -385,9 +387,9 @@ policy_eval(const struct policy *p, const struct pol_guard *g,
 	d->name_matters = 0;
 	if (p != NULL) {
 		if (x.family == 4)
-			atrie_lookup(&p->v4, x.key, 32, t->port, abest);
+			atrie_lookup(&p->v4, x.key, t->port, abest);
 		else if (x.family == 6)
-			atrie_lookup(&p->v6, x.key, 128, t->port, abest);
+			atrie_lookup(&p->v6, x.key, t->port, abest);
 		if (abest[POL_DENY] != 0) {
 			decide(d, POL_BLOCKED, POL_BY_RULE,
 			    ref_rule(p, POL_DENY, abest[POL_DENY]), -1);
@@ -420,8 +422,8 @@ policy_eval(const struct policy *p, const struct pol_guard *g,
 	if (g != NULL && (x.family == 4 || x.family == 6)) {
 		rref gbest[2];
 
-		atrie_lookup(x.family == 4 ? &g->v4 : &g->v6, x.key,
-		    x.family == 4 ? 32 : 128, 0, gbest);
+		atrie_lookup(x.family == 4 ? &g->v4 : &g->v6, x.key, 0,
+		    gbest);
 		if (gbest[POL_DENY] != 0) {
 			decide(d, POL_BLOCKED, POL_BY_GUARD,
 			    &g->rules[gbest[POL_DENY] - 1], -1);

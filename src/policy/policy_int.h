@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "policy.h"
 
@@ -35,11 +36,37 @@ struct anode {
 	rref		 any[2];	/* [POL_DENY], [POL_ALLOW], any port */
 	uint32_t	 pfirst, pcount;/* port rules in atrie.ports */
 	uint32_t	 child[2];	/* node index, 0 = none (0 is root) */
+	uint32_t	 jump;		/* jump table index + 1, 0 = none */
+};
+
+/*
+ * A jump table at node N resolves the next `bits` bits after N's prefix in
+ * one step: entry i holds the most specific any-port rules of the nodes
+ * between N (included) and depth N.len + bits on the path of i, and the
+ * node where the walk goes on (the first with len >= N.len + bits, or 0
+ * when the path ends). An entry whose span holds port rules is `slow`: the
+ * lookup walks that span node by node instead. Built only for subtrees
+ * large enough to be worth it, so small policies stay small.
+ */
+struct ajent {
+	uint32_t	 next;		/* node index; bit 31: slow */
+	rref		 best[2];
+};
+#define AJ_SLOW		0x80000000u
+
+struct ajump {
+	uint32_t	 first;		/* first entry in atrie.jent */
+	uint8_t		 bits;
 };
 
 struct atrie {
 	struct anode	*n;
 	size_t		 nn, cap;
+	unsigned	 maxlen;	/* 32 or 128 */
+	struct ajump	*jump;
+	size_t		 njump;
+	struct ajent	*jent;
+	size_t		 njent;
 	struct pport	*ports;
 	size_t		 nports;
 	/* build-time only: (node, port, list, ref) tuples */
@@ -52,7 +79,7 @@ struct atrie {
 	size_t		 npend, cappend;
 };
 
-int	atrie_init(struct atrie *);
+int	atrie_init(struct atrie *, unsigned maxlen);
 void	atrie_free(struct atrie *);
 /* Adds a prefix; the first rule added for (prefix, port, list) is kept. */
 int	atrie_add(struct atrie *, u128 key, unsigned len, uint16_t port,
@@ -64,8 +91,8 @@ int	atrie_finish(struct atrie *);
  * (0 = no match). A longer prefix wins, then a port rule over an any-port
  * rule of the same prefix.
  */
-void	atrie_lookup(const struct atrie *, u128 key, unsigned maxlen,
-	    uint16_t port, rref best[2]);
+void	atrie_lookup(const struct atrie *, u128 key, uint16_t port,
+	    rref best[2]);
 
 /* Name table: one entry per distinct name (hostname or wildcard suffix). */
 enum { NK_EXACT_DENY, NK_EXACT_ALLOW, NK_WILD_DENY, NK_WILD_ALLOW };
@@ -111,25 +138,35 @@ int	ntab_finish(struct ntab *);
 void	ntab_lookup(const struct ntab *, const char *s, size_t len,
 	    uint16_t port, rref best[2]);
 
-/* The hash both sides use: right to left, ASCII case folded. */
-#define NH_MUL	0x9e3779b97f4a7c15ULL
+/*
+ * Names are hashed label by label, right to left, so that one pass over a
+ * name yields the hash of every suffix that starts at a label.
+ */
+#define NH_SEED		0x6a09e667f3bcc909ULL
+#define NH_LABELS	((POL_NAME_MAX + 1) / 2)
+
 static inline uint64_t
-nh_step(uint64_t h, unsigned char c)
+nh_mix(uint64_t h, uint64_t w)
 {
-	if (c >= 'A' && c <= 'Z')
-		c = (unsigned char)(c - 'A' + 'a');
-	return (h + c + 1) * NH_MUL;
+	h = (h ^ w) * 0xff51afd7ed558ccdULL;
+	return h ^ (h >> 32);
 }
 
 static inline uint64_t
+nh_combine(uint64_t suffix, uint64_t label)
+{
+	uint64_t h = (suffix ^ label) * 0xc4ceb9fe1a85ec53ULL;
+
+	return h ^ (h >> 29);
+}
+
+/* Spreads a name hash for the slot index (low bits) and tag (high bits). */
+static inline uint64_t
 nh_final(uint64_t h)
 {
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
-	return h;
+	h ^= h >> 32;
+	h *= 0x9e3779b97f4a7c15ULL;
+	return h ^ (h >> 29);
 }
 
 /* Sorted port lists: shared by both structures. */

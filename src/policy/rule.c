@@ -268,9 +268,15 @@ parse_name(const char *text, const char *s, size_t len, struct pol_rule *r,
 		wild = 1;
 		s += 2;
 		len -= 2;
-	} else if (len >= 1 && s[0] == '*')
+	} else if (len >= 1 && s[0] == '*') {
+		char sug[72], q[300];
+
+		snprintf(sug, sizeof(sug), "*.%.*s",
+		    (int)(len - 1 > 64 ? 64 : len - 1), s + 1);
+		str_quote(sug, strlen(sug), 66, q, sizeof(q));
 		return rule_fail(err, text, "'*' must be a whole label, as in "
-		    "'*.%.*s'", (int)(len - 1 > 64 ? 64 : len - 1), s + 1);
+		    "%s", q);
+	}
 	star = memchr(s, '*', len);
 	if (star != NULL)
 		return rule_fail(err, text, "'*' is only allowed as the whole "

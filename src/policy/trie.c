@@ -2,6 +2,7 @@
  * trie.c - address prefixes in a path-compressed binary trie.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,11 +54,12 @@ atrie_node(struct atrie *t, u128 key, unsigned len, uint32_t *out)
 }
 
 int
-atrie_init(struct atrie *t)
+atrie_init(struct atrie *t, unsigned maxlen)
 {
 	uint32_t root;
 
 	memset(t, 0, sizeof(*t));
+	t->maxlen = maxlen;
 	return atrie_node(t, 0, 0, &root);
 }
 
@@ -67,6 +69,8 @@ atrie_free(struct atrie *t)
 	free(t->n);
 	free(t->ports);
 	free(t->pend);
+	free(t->jump);
+	free(t->jent);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -145,8 +149,8 @@ apend_cmp(const void *a, const void *b)
 	return x->ref < y->ref ? -1 : 1;
 }
 
-int
-atrie_finish(struct atrie *t)
+static int
+atrie_ports(struct atrie *t)
 {
 	size_t		 i;
 	struct pport	*pp = NULL;
@@ -178,6 +182,120 @@ atrie_finish(struct atrie *t)
 	return 0;
 }
 
+/* Node counts of every subtree, into size[] (indexed like t->n). */
+static uint32_t
+atrie_sizes(const struct atrie *t, uint32_t n, uint32_t *size)
+{
+	uint32_t s = 1;
+
+	if (t->n[n].child[0] != 0)
+		s += atrie_sizes(t, t->n[n].child[0], size);
+	if (t->n[n].child[1] != 0)
+		s += atrie_sizes(t, t->n[n].child[1], size);
+	return size[n] = s;
+}
+
+#define JUMP_MIN_NODES	8	/* smaller subtrees are walked */
+
+/* Fills jump table entry `e` for node `top`, span end `end`, key `key`. */
+static void
+ajent_fill(const struct atrie *t, uint32_t top, unsigned end, u128 key,
+    struct ajent *e)
+{
+	const struct anode	*m = &t->n[top];
+	uint32_t		 c;
+
+	e->next = 0;
+	e->best[0] = e->best[1] = 0;
+	for (;;) {
+		/* m->len < end: all of m's prefix bits are known */
+		if (((key ^ m->key) & mask128(m->len)) != 0)
+			return;
+		if (m->pcount != 0)
+			e->next |= AJ_SLOW;
+		if (m->any[0] != 0)
+			e->best[0] = m->any[0];
+		if (m->any[1] != 0)
+			e->best[1] = m->any[1];
+		c = m->child[bit128(key, m->len)];
+		if (c == 0)
+			return;
+		m = &t->n[c];
+		if (m->len >= end) {
+			e->next |= c;
+			return;
+		}
+	}
+}
+
+static int
+atrie_jumps(struct atrie *t)
+{
+	uint32_t	*size, *queue, qh = 0, qt = 0, n, c, i;
+	unsigned	 bits;
+	struct ajent	*je;
+	struct ajump	*aj;
+	int		 rc = -1;
+
+	if (t->nn < JUMP_MIN_NODES)
+		return 0;
+	size = calloc(t->nn, sizeof(*size));
+	queue = calloc(t->nn, sizeof(*queue));
+	if (size == NULL || queue == NULL)
+		goto out;
+	atrie_sizes(t, 0, size);
+	queue[qt++] = 0;
+	while (qh < qt) {
+		n = queue[qh++];
+		/* about one entry per node below: memory stays linear */
+		for (bits = 2; bits < 8 && (2u << bits) <= size[n]; bits++)
+			;
+		if (t->n[n].len + bits > t->maxlen) {
+			t->n[n].jump = 0;
+			continue;
+		}
+		aj = realloc(t->jump, (t->njump + 1) * sizeof(*aj));
+		if (aj == NULL)
+			goto out;
+		t->jump = aj;
+		je = realloc(t->jent, (t->njent + (1u << bits)) * sizeof(*je));
+		if (je == NULL)
+			goto out;
+		t->jent = je;
+		aj[t->njump].first = (uint32_t)t->njent;
+		aj[t->njump].bits = (uint8_t)bits;
+		t->n[n].jump = (uint32_t)++t->njump;
+		for (i = 0; i < (1u << bits); i++) {
+			u128 key = t->n[n].key |
+			    ((u128)i << (128 - t->n[n].len - bits));
+
+			ajent_fill(t, n, t->n[n].len + bits, key, &je[t->njent + i]);
+			c = je[t->njent + i].next & ~AJ_SLOW;
+			/* big continuations get a table of their own;
+			 * UINT32_MAX marks them queued until then */
+			if (c != 0 && size[c] >= JUMP_MIN_NODES &&
+			    t->n[c].jump == 0) {
+				t->n[c].jump = UINT32_MAX;
+				queue[qt++] = c;
+			}
+		}
+		t->njent += 1u << bits;
+	}
+	rc = 0;
+out:
+	free(size);
+	free(queue);
+	return rc;
+}
+
+int
+atrie_finish(struct atrie *t)
+{
+	if (atrie_ports(t) == -1)
+		return -1;
+	return atrie_jumps(t);
+}
+
 const struct pport *
 pport_find(const struct pport *v, uint32_t n, uint16_t port)
 {
@@ -196,30 +314,54 @@ pport_find(const struct pport *v, uint32_t n, uint16_t port)
 	return NULL;
 }
 
-void
-atrie_lookup(const struct atrie *t, u128 key, unsigned maxlen, uint16_t port,
+static inline void
+anode_take(const struct atrie *t, const struct anode *n, uint16_t port,
     rref best[2])
 {
-	const struct anode	*n = &t->n[0];
-	const struct pport	*pp;
+	const struct pport	*pp = NULL;
 	int			 l;
+
+	if (n->pcount != 0 && port != 0)
+		pp = pport_find(t->ports + n->pfirst, n->pcount, port);
+	for (l = 0; l < 2; l++) {
+		if (pp != NULL && pp->r[l] != 0)
+			best[l] = pp->r[l];
+		else if (n->any[l] != 0)
+			best[l] = n->any[l];
+	}
+}
+
+void
+atrie_lookup(const struct atrie *t, u128 key, uint16_t port, rref best[2])
+{
+	const struct anode	*n = &t->n[0];
+	const struct ajump	*aj;
+	const struct ajent	*e;
+	uint32_t		 c;
 
 	best[0] = best[1] = 0;
 	for (;;) {
 		if (((key ^ n->key) & mask128(n->len)) != 0)
 			break;
-		pp = NULL;
-		if (n->pcount != 0 && port != 0)
-			pp = pport_find(t->ports + n->pfirst, n->pcount, port);
-		for (l = 0; l < 2; l++) {
-			if (pp != NULL && pp->r[l] != 0)
-				best[l] = pp->r[l];
-			else if (n->any[l] != 0)
-				best[l] = n->any[l];
+		if (n->jump != 0) {
+			aj = &t->jump[n->jump - 1];
+			e = &t->jent[aj->first + (uint32_t)((key <<
+			    n->len) >> (128 - aj->bits))];
+			if ((e->next & AJ_SLOW) == 0) {
+				if (e->best[0] != 0)
+					best[0] = e->best[0];
+				if (e->best[1] != 0)
+					best[1] = e->best[1];
+				if (e->next == 0)
+					break;
+				n = &t->n[e->next];
+				continue;
+			}
 		}
-		if (n->len >= maxlen)
+		anode_take(t, n, port, best);
+		if (n->len >= t->maxlen)
 			break;
-		uint32_t c = n->child[bit128(key, n->len)];
+		c = n->child[bit128(key, n->len)];
 		if (c == 0)
 			break;
 		n = &t->n[c];

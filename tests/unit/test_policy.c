@@ -704,6 +704,91 @@ test_differential(void)
 	pol_guard_free(g);
 }
 
+/*
+ * Large policies get jump tables in the address tries: check them against
+ * the naive scan with thousands of prefixes in one /8 and in one /32 of
+ * IPv6, some with ports, so that tables, continuations and slow entries
+ * are all met.
+ */
+static void
+test_differential_large(void)
+{
+	static char		 rb[3000][64];
+	static const char	*rules[3000];
+	struct pol_target	 t;
+	struct pol_decision	 a, b;
+	struct policy		*p;
+	int			 k, bad = 0;
+
+	for (k = 0; k < 3000; k++) {
+		unsigned pl = 8 + rnd(25);
+		uint32_t v = (10u << 24) | (rnd(1u << 24));
+		const char *port = rnd(8) == 0 ? ":443" : "";
+
+		if (k % 3 == 2) {
+			char a6[64];
+
+			switch (rnd(4)) {
+			case 0:
+				snprintf(a6, sizeof(a6), "2001:db8::/32");
+				break;
+			case 1:
+				snprintf(a6, sizeof(a6), "2001:db8:%x::/48",
+				    rnd(65536));
+				break;
+			case 2:
+				snprintf(a6, sizeof(a6), "2001:db8:%x:%x00::/56",
+				    rnd(65536), rnd(256));
+				break;
+			default:
+				snprintf(a6, sizeof(a6), "2001:db8:%x:%x::/64",
+				    rnd(65536), rnd(65536));
+				break;
+			}
+			snprintf(rb[k], sizeof(rb[k]), "%s%s%s", *port ? "[" : "",
+			    a6, *port ? "]:443" : "");
+		} else {
+			v = v & (~0u << (32 - pl));
+			snprintf(rb[k], sizeof(rb[k]), "%u.%u.%u.%u/%u%s",
+			    v >> 24, (v >> 16) & 255, (v >> 8) & 255, v & 255, pl,
+			    port);
+		}
+		rules[k] = rb[k];
+	}
+	p = policy_compile(rules, 2000, rules + 2000, 1000, NULL);
+	T_CHECK(p != NULL, "large random policy rejected");
+	if (p == NULL)
+		return;
+	for (k = 0; k < 4000 && bad < 5; k++) {
+		memset(&t, 0, sizeof(t));
+		if (k & 1) {
+			uint32_t v = (10u << 24) | rnd(1u << 24);
+
+			t.family = 4;
+			t.addr[0] = (uint8_t)(v >> 24);
+			t.addr[1] = (uint8_t)(v >> 16);
+			t.addr[2] = (uint8_t)(v >> 8);
+			t.addr[3] = (uint8_t)v;
+		} else {
+			t.family = 6;
+			memcpy(t.addr, "\x20\x01\x0d\xb8", 4);
+			t.addr[4] = (uint8_t)rnd(256);
+			t.addr[5] = (uint8_t)rnd(256);
+			t.addr[6] = (uint8_t)(rnd(4) ? 0 : rnd(256));
+		}
+		t.port = rnd(2) ? 443 : 80;
+		policy_eval(p, NULL, &t, &a);
+		policy_eval_naive(p, NULL, &t, &b);
+		if (a.verdict != b.verdict || a.rule != b.rule ||
+		    a.basis != b.basis) {
+			bad++;
+			T_CHECK(0, "compiled '%s' vs naive '%s'",
+			    pol_decision_rule(&a), pol_decision_rule(&b));
+		}
+	}
+	policy_free(p);
+}
+
 int
 main(void)
 {
@@ -738,5 +823,7 @@ main(void)
 	T_RUN(test_guard_errors(), "guard list errors");
 	T_RUN(test_hostile_names(), "hostile names");
 	T_RUN(test_differential(), "compiled engine agrees with the naive scan");
+	T_RUN(test_differential_large(), "large policies (jump tables) agree "
+	    "with the naive scan");
 	return t_done();
 }
