@@ -1,0 +1,85 @@
+/*
+ * util.c - helpers the commands share.
+ */
+#include "cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../profiles/profiles.h"
+
+void
+cli_warnx(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	fputs("isorun: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int
+cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	fputs("isorun: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nRun 'isorun help %s' for usage.\n", cmd);
+	return CLI_USAGE;
+}
+
+int
+cli_getopt_error(const char *cmd, int c, int opt, const char *arg)
+{
+	char	 q[160];
+
+	if (strncmp(arg, "--", 2) != 0 && opt > ' ' && opt < 0x7f)
+		snprintf(q, sizeof(q), "'-%c'", opt);
+	else
+		str_quote(arg, strcspn(arg, "="), 32, q, sizeof(q));
+	if (c == ':')
+		return cli_usage_error(cmd, "%s: option %s needs an argument",
+		    cmd, q);
+	return cli_usage_error(cmd, "%s: unknown option %s", cmd, q);
+}
+
+const char *
+cli_show(const char *s, char *buf, size_t len)
+{
+	const unsigned char	*p;
+
+	for (p = (const unsigned char *)s; *p != '\0'; p++)
+		if (*p <= ' ' || *p >= 0x7f || *p == '\'' || *p == '\\')
+			break;
+	if (*p == '\0')
+		return s;
+	str_quote(s, strlen(s), 1024, buf, len);
+	return buf;
+}
+
+struct profiles *
+cli_profiles_load(const char *dir)
+{
+	const struct prof_diag	*d;
+	struct profiles		*pc;
+	struct ir_err		 err;
+	size_t			 i;
+
+	if ((pc = profiles_load(dir, &err)) == NULL) {
+		cli_warnx("%s", err.msg);
+		return NULL;
+	}
+	for (i = 0; i < profiles_ndiags(pc); i++) {
+		d = profiles_diag(pc, i);
+		cli_warnx("%s: %s",
+		    d->severity == PROF_ERROR ? "error" : "warning", d->msg);
+	}
+	return pc;
+}
