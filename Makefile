@@ -10,9 +10,9 @@ PREFIX	?= /usr/local
 
 # Library modules, in dependency order. A new module is a folder under src/
 # with a header that is its contract; add it here.
-LIB_DIRS = common policy profiles
+LIB_DIRS = common policy profiles gateway
 
-PKGS	 = libidn2 jansson
+PKGS	 = libidn2 jansson libnftables libmnl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -44,6 +44,10 @@ CLI	 = $(BUILD)/isorun
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
+# Helper programs of the shell tests in tests/net (not tests themselves).
+NET_SRCS = $(wildcard tests/net/*.c)
+NET_BINS = $(NET_SRCS:tests/net/%.c=$(BUILD)/tests/%)
+
 BENCH_SRCS = $(wildcard bench/*/bench_*.c)
 BENCH_BINS = $(patsubst bench/%.c,build/bench/%,$(BENCH_SRCS))
 
@@ -52,7 +56,7 @@ FUZZ_BINS = $(FUZZ_SRCS:fuzz/%.c=build/fuzz/%)
 FUZZ_SECONDS ?= 20
 
 .PHONY: all deps check test demo bench bench-build fuzz fuzz-build clean format
-all: $(LIB) $(CLI) $(UNIT_BINS)
+all: $(LIB) $(CLI) $(UNIT_BINS) $(NET_BINS)
 
 deps:
 	@./scripts/install-deps.sh
@@ -70,6 +74,10 @@ $(CLI): $(CLI_OBJS) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(LIB) $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/t.h $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Isrc $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+$(BUILD)/tests/%: tests/net/%.c $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Isrc $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
@@ -101,7 +109,7 @@ build/bench/%: bench/%.c $(LIB)
 
 # libFuzzer targets: clang, linked with the library sources compiled for fuzzing.
 FUZZ_CFLAGS = -std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
-	      -fno-sanitize-recover=all $(WARN) $(PKG_CFLAGS) -Isrc
+	      -fno-sanitize-recover=all $(WARN) -Wno-unknown-warning-option $(PKG_CFLAGS) -Isrc
 fuzz-build: $(FUZZ_BINS)
 build/fuzz/%: fuzz/%.c $(LIB_SRCS) $(wildcard src/*/*.h)
 	@mkdir -p $(@D)

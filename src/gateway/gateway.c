@@ -1,0 +1,527 @@
+/*
+ * gateway.c - the gateway namespace and the sandboxes attached to it.
+ *
+ * Address plan: sandbox slot N gets the Nth /30 of the IPv4 pool (gateway
+ * end .1, sandbox .2) and the Nth /64 of the IPv6 pool (gateway ::1,
+ * sandbox ::2). So an address maps back to its sandbox by arithmetic.
+ */
+#include "gw_int.h"
+#include "gateway.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define GW_DEF_NAME	"isorun"
+#define GW_DEF_POOL4	"100.64.0.0/16"
+#define GW_DEF_POOL6	"2001:db8:4952::/48"
+#define GW_DEF_MAX	1024
+#define GW_SLOTS_MAX	65536		/* "sb65535" fits IF_NAMESIZE */
+
+void
+gateway_config_default(struct gateway_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->gc_name = GW_DEF_NAME;
+	c->gc_pool4 = GW_DEF_POOL4;
+	c->gc_pool6 = GW_DEF_POOL6;
+	c->gc_max_sandboxes = GW_DEF_MAX;
+	c->gc_tcp_port = 15001;
+	c->gc_udp_port = 15002;
+	c->gc_dns_port = 15053;
+}
+
+static int
+name_ok(const char *name, struct ir_err *err)
+{
+	size_t	 i, n;
+	char	 q[GW_NAME_MAX * 4 + 8];
+
+	if (name == NULL)
+		return err_set(err, EINVAL, "gateway name not set");
+	n = strlen(name);
+	for (i = 0; i < n; i++)
+		if (!(name[i] >= 'a' && name[i] <= 'z') &&
+		    !(name[i] >= 'A' && name[i] <= 'Z') &&
+		    !(name[i] >= '0' && name[i] <= '9') &&
+		    name[i] != '-' && name[i] != '_')
+			break;
+	if (n > 0 && n <= GW_NAME_MAX && i == n)
+		return 0;
+	str_quote(name, n, GW_NAME_MAX, q, sizeof(q));
+	return err_set(err, EINVAL, "gateway name %s: want 1 to %d of "
+	    "[A-Za-z0-9_-]", q, GW_NAME_MAX);
+}
+
+/* "addr/len" with no host bits set, len <= maxlen. */
+static int
+pool_parse(const char *text, int family, int maxlen, void *addr,
+    uint8_t *plen, struct ir_err *err)
+{
+	char		 buf[64], *slash, *end;
+	unsigned char	*a = addr;
+	long		 len;
+	int		 bits = family == AF_INET ? 32 : 128, i;
+
+	if (text == NULL || strlen(text) >= sizeof(buf) ||
+	    (slash = strchr(strcpy(buf, text), '/')) == NULL)
+		goto bad;
+	*slash++ = '\0';
+	errno = 0;
+	len = strtol(slash, &end, 10);
+	if (*slash == '\0' || *end != '\0' || errno != 0 || len < 1 ||
+	    len > maxlen || inet_pton(family, buf, addr) != 1)
+		goto bad;
+	for (i = (int)len; i < bits; i++)
+		if (a[i / 8] & (0x80 >> (i % 8)))
+			goto bad;
+	*plen = (uint8_t)len;
+	return 0;
+bad:
+	return err_set(err, EINVAL, "address pool '%s': want an %s prefix of "
+	    "at most /%d with no host bits set", text ? text : "(null)",
+	    family == AF_INET ? "IPv4" : "IPv6", maxlen);
+}
+
+static void
+slot_addrs(const struct gateway *gw, unsigned slot, struct gw_sandbox_info *si)
+{
+	uint32_t	 base = gw->gw_pool4 + 4 * slot;
+	uint64_t	 hi = 0;
+	int		 i;
+
+	si->si_slot = slot;
+	si->si_gw4.s_addr = htonl(base + 1);
+	si->si_addr4.s_addr = htonl(base + 2);
+	si->si_plen4 = 30;
+	for (i = 0; i < 8; i++)
+		hi = hi << 8 | gw->gw_pool6.s6_addr[i];
+	hi |= slot;	/* slot < 2^(64 - plen6): only subnet bits */
+	memset(&si->si_gw6, 0, sizeof(si->si_gw6));
+	for (i = 0; i < 8; i++)
+		si->si_gw6.s6_addr[i] = (uint8_t)(hi >> (56 - 8 * i));
+	si->si_addr6 = si->si_gw6;
+	si->si_gw6.s6_addr[15] = 1;
+	si->si_addr6.s6_addr[15] = 2;
+	si->si_plen6 = 64;
+	snprintf(si->si_netns, sizeof(si->si_netns), "%s-sb%u", gw->gw_name,
+	    slot);
+	snprintf(si->si_ifname, sizeof(si->si_ifname), "sb%u", slot);
+}
+
+static int
+gateway_init_ns(void *arg)
+{
+	static const char *const set[][2] = {
+		{ "net/ipv4/ip_forward", "0" },
+		{ "net/ipv4/conf/all/forwarding", "0" },
+		{ "net/ipv4/conf/default/forwarding", "0" },
+		{ "net/ipv6/conf/all/forwarding", "0" },
+		{ "net/ipv6/conf/default/forwarding", "0" },
+		{ "net/ipv6/conf/all/accept_ra", "0" },
+		{ "net/ipv6/conf/default/accept_ra", "0" },
+		/* A veth only ever sees its own sandbox's sources. */
+		{ "net/ipv4/conf/all/rp_filter", "1" },
+		{ "net/ipv4/conf/default/rp_filter", "1" },
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof(set) / sizeof(set[0]); i++)
+		if (sysctl_set(set[i][0], set[i][1], arg) == -1)
+			return -1;
+	return 0;
+}
+
+static int
+sandbox_init_ns(void *arg)
+{
+	/* IPv4 conf of a new namespace is copied from the host's. */
+	static const char *const set[][2] = {
+		{ "net/ipv4/ip_forward", "0" },
+		{ "net/ipv6/conf/all/forwarding", "0" },
+		{ "net/ipv6/conf/default/forwarding", "0" },
+		{ "net/ipv6/conf/all/accept_ra", "0" },
+		{ "net/ipv6/conf/default/accept_ra", "0" },
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof(set) / sizeof(set[0]); i++)
+		if (sysctl_set(set[i][0], set[i][1], arg) == -1)
+			return -1;
+	return 0;
+}
+
+/* ip rule fwmark -> GW_TABLE, and local default routes in it, both families. */
+static int
+gateway_tproxy_routing(struct gateway *gw, struct ir_err *err)
+{
+	static const int fams[] = { AF_INET, AF_INET6 };
+	int		 lo, i;
+
+	if ((lo = rtnl_link_index(&gw->gw_rtnl, "lo", err)) == -1 ||
+	    rtnl_link_up(&gw->gw_rtnl, lo, "lo", err) == -1)
+		return -1;
+	for (i = 0; i < 2; i++) {
+		if (rtnl_rule(&gw->gw_rtnl, 1, fams[i], GW_FWMARK, GW_TABLE,
+		    GW_RULE_PRIO, err) == -1 ||
+		    rtnl_route_local_default(&gw->gw_rtnl, fams[i], lo,
+		    GW_TABLE, err) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+struct gateway *
+gateway_create(const struct gateway_config *c, struct ir_err *err)
+{
+	struct gateway	*gw;
+	uint64_t	 n4, n6;
+	char		*rules = NULL;
+	int		 made = 0, len;
+
+	if (name_ok(c->gc_name, err) == -1)
+		return NULL;
+	/* TCP to port 53 and other TCP must reach different sockets. */
+	if (c->gc_tcp_port == 0 || c->gc_udp_port == 0 || c->gc_dns_port == 0 ||
+	    c->gc_tcp_port == c->gc_dns_port || c->gc_udp_port == c->gc_dns_port) {
+		err_set(err, EINVAL, "gateway %s: ports tcp %u, udp %u, dns %u: "
+		    "want non-zero, dns apart from tcp and udp", c->gc_name,
+		    c->gc_tcp_port, c->gc_udp_port, c->gc_dns_port);
+		return NULL;
+	}
+	if ((gw = calloc(1, sizeof(*gw))) == NULL) {
+		err_set(err, errno, "gateway: %s", strerror(errno));
+		return NULL;
+	}
+	gw->gw_nsfd = -1;
+	snprintf(gw->gw_name, sizeof(gw->gw_name), "%s", c->gc_name);
+	snprintf(gw->gw_netns, sizeof(gw->gw_netns), "%s-gw", c->gc_name);
+	gw->gw_tcp_port = c->gc_tcp_port;
+	gw->gw_udp_port = c->gc_udp_port;
+	gw->gw_dns_port = c->gc_dns_port;
+	if (pool_parse(c->gc_pool4, AF_INET, 30, &gw->gw_pool4, &gw->gw_plen4,
+	    err) == -1 ||
+	    pool_parse(c->gc_pool6, AF_INET6, 64, &gw->gw_pool6, &gw->gw_plen6,
+	    err) == -1)
+		goto fail;
+	gw->gw_pool4 = ntohl(gw->gw_pool4);
+	n4 = (uint64_t)1 << (30 - gw->gw_plen4);
+	n6 = 64 - gw->gw_plen6 >= 17 ? GW_SLOTS_MAX :
+	    (uint64_t)1 << (64 - gw->gw_plen6);
+	gw->gw_nslots = c->gc_max_sandboxes;
+	if (gw->gw_nslots > n4)
+		gw->gw_nslots = (unsigned)n4;
+	if (gw->gw_nslots > n6)
+		gw->gw_nslots = (unsigned)n6;
+	if (gw->gw_nslots > GW_SLOTS_MAX)
+		gw->gw_nslots = GW_SLOTS_MAX;
+	if (gw->gw_nslots == 0) {
+		err_set(err, EINVAL, "gateway %s: max sandboxes is 0", c->gc_name);
+		goto fail;
+	}
+	if ((gw->gw_slots = calloc(gw->gw_nslots, sizeof(*gw->gw_slots))) ==
+	    NULL) {
+		err_set(err, errno, "gateway: %s", strerror(errno));
+		goto fail;
+	}
+
+	if (netns_add(gw->gw_netns, gateway_init_ns, err, err) == -1) {
+		if (err != NULL && err->code == EEXIST)
+			err_prefix(err, "gateway %s is running, or a dead runner "
+			    "left it (purge it)", gw->gw_name);
+		goto fail;
+	}
+	made = 1;
+	if ((gw->gw_nsfd = netns_open(gw->gw_netns, err)) == -1 ||
+	    rtnl_open(&gw->gw_rtnl, gw->gw_nsfd, gw->gw_netns, err) == -1 ||
+	    gateway_tproxy_routing(gw, err) == -1)
+		goto fail;
+
+	len = gateway_ruleset(c, NULL, 0);
+	if ((rules = malloc((size_t)len + 1)) == NULL) {
+		err_set(err, errno, "gateway: %s", strerror(errno));
+		goto fail;
+	}
+	gateway_ruleset(c, rules, (size_t)len + 1);
+	if (nft_run(gw->gw_nsfd, gw->gw_netns, rules, err) == -1) {
+		err_prefix(err, "load table inet " GW_NFT_TABLE);
+		goto fail;
+	}
+	free(rules);
+	return gw;
+fail:
+	free(rules);
+	rtnl_close(&gw->gw_rtnl);
+	if (gw->gw_nsfd != -1)
+		close(gw->gw_nsfd);
+	/* The routing and nft state go with the namespace. */
+	if (made)
+		netns_del(gw->gw_netns, NULL);
+	free(gw->gw_slots);
+	free(gw);
+	return NULL;
+}
+
+void
+gateway_destroy(struct gateway *gw)
+{
+	unsigned	 i;
+
+	if (gw == NULL)
+		return;
+	for (i = 0; i < gw->gw_nslots; i++)
+		if (gw->gw_slots[i] != NULL)
+			gateway_sandbox_remove(gw, gw->gw_slots[i], NULL);
+	rtnl_close(&gw->gw_rtnl);
+	close(gw->gw_nsfd);
+	netns_del(gw->gw_netns, NULL);
+	free(gw->gw_slots);
+	free(gw);
+}
+
+const char *
+gateway_netns(const struct gateway *gw)
+{
+	return gw->gw_netns;
+}
+
+static int
+sandbox_nft(struct gateway *gw, const struct gw_sandbox_info *si, int add,
+    struct ir_err *err)
+{
+	char	 cmd[512], a4[INET_ADDRSTRLEN], a6[INET6_ADDRSTRLEN];
+	const char *verb = add ? "add" : "delete";
+
+	inet_ntop(AF_INET, &si->si_addr4, a4, sizeof(a4));
+	inet_ntop(AF_INET6, &si->si_addr6, a6, sizeof(a6));
+	snprintf(cmd, sizeof(cmd),
+	    "%s element inet " GW_NFT_TABLE " sb4 { \"%s\" . %s }\n"
+	    "%s element inet " GW_NFT_TABLE " sb6 { \"%s\" . %s }\n",
+	    verb, si->si_ifname, a4, verb, si->si_ifname, a6);
+	if (nft_run(gw->gw_nsfd, gw->gw_netns, cmd, err) == -1) {
+		err_prefix(err, "%s element \"%s\" . %s / %s in sets sb4/sb6",
+		    verb, si->si_ifname, a4, a6);
+		return -1;
+	}
+	return 0;
+}
+
+/* Addresses and routes on the sandbox's end, through a socket inside it. */
+static int
+sandbox_inside(int sbfd, const struct gw_sandbox_info *si, struct ir_err *err)
+{
+	struct rtnl	 r;
+	int		 lo, eth, rc = -1;
+
+	if (rtnl_open(&r, sbfd, si->si_netns, err) == -1)
+		return -1;
+	if ((lo = rtnl_link_index(&r, "lo", err)) == -1 ||
+	    rtnl_link_up(&r, lo, "lo", err) == -1 ||
+	    (eth = rtnl_link_index(&r, GW_SB_IFNAME, err)) == -1 ||
+	    rtnl_addr_add(&r, eth, AF_INET, &si->si_addr4, si->si_plen4,
+	    err) == -1 ||
+	    rtnl_addr_add(&r, eth, AF_INET6, &si->si_addr6, si->si_plen6,
+	    err) == -1 ||
+	    rtnl_link_up(&r, eth, GW_SB_IFNAME, err) == -1 ||
+	    rtnl_route_default(&r, AF_INET, &si->si_gw4, eth, err) == -1 ||
+	    rtnl_route_default(&r, AF_INET6, &si->si_gw6, eth, err) == -1)
+		goto out;
+	rc = 0;
+out:
+	rtnl_close(&r);
+	return rc;
+}
+
+static int
+sandbox_outside(struct gateway *gw, const struct gw_sandbox_info *si,
+    struct ir_err *err)
+{
+	struct rtnl	*r = &gw->gw_rtnl;
+	int		 idx;
+
+	if ((idx = rtnl_link_index(r, si->si_ifname, err)) == -1 ||
+	    rtnl_addr_add(r, idx, AF_INET, &si->si_gw4, si->si_plen4,
+	    err) == -1 ||
+	    rtnl_addr_add(r, idx, AF_INET6, &si->si_gw6, si->si_plen6,
+	    err) == -1 ||
+	    rtnl_link_up(r, idx, si->si_ifname, err) == -1)
+		return -1;
+	return 0;
+}
+
+struct gw_sandbox *
+gateway_sandbox_add(struct gateway *gw, struct ir_err *err)
+{
+	struct gw_sandbox	*sb;
+	struct gw_sandbox_info	*si;
+	unsigned		 slot;
+	int			 sbfd = -1, made_ns = 0, made_veth = 0;
+
+	for (slot = 0; slot < gw->gw_nslots; slot++)
+		if (gw->gw_slots[slot] == NULL)
+			break;
+	if (slot == gw->gw_nslots) {
+		err_set(err, ENOSPC, "gateway %s: all %u sandbox slots in use",
+		    gw->gw_name, gw->gw_nslots);
+		return NULL;
+	}
+	if ((sb = calloc(1, sizeof(*sb))) == NULL) {
+		err_set(err, errno, "sandbox: %s", strerror(errno));
+		return NULL;
+	}
+	si = &sb->sb_info;
+	slot_addrs(gw, slot, si);
+
+	if (netns_add(si->si_netns, sandbox_init_ns, err, err) == -1)
+		goto fail;
+	made_ns = 1;
+	if ((sbfd = netns_open(si->si_netns, err)) == -1)
+		goto fail;
+	if (rtnl_veth_add(&gw->gw_rtnl, si->si_ifname, GW_SB_IFNAME, sbfd,
+	    err) == -1)
+		goto fail;
+	made_veth = 1;
+	if (sandbox_outside(gw, si, err) == -1 ||
+	    sandbox_inside(sbfd, si, err) == -1 ||
+	    sandbox_nft(gw, si, 1, err) == -1)
+		goto fail;
+	close(sbfd);
+	gw->gw_slots[slot] = sb;
+	return sb;
+fail:
+	if (made_veth)
+		rtnl_link_del(&gw->gw_rtnl, si->si_ifname, NULL);
+	if (sbfd != -1)
+		close(sbfd);
+	if (made_ns)
+		netns_del(si->si_netns, NULL);
+	free(sb);
+	return NULL;
+}
+
+static void
+first_err(int *rc, struct ir_err *err, const struct ir_err *e)
+{
+	if (*rc == 0 && err != NULL)
+		*err = *e;
+	*rc = -1;
+}
+
+int
+gateway_sandbox_remove(struct gateway *gw, struct gw_sandbox *sb,
+    struct ir_err *err)
+{
+	struct gw_sandbox_info	*si = &sb->sb_info;
+	struct ir_err		 e;
+	int			 rc = 0;
+
+	/* Report the first failure, but do every step. */
+	if (sandbox_nft(gw, si, 0, &e) == -1)
+		first_err(&rc, err, &e);
+	/* Deleting one end deletes both; gone already is fine. */
+	if (rtnl_link_del(&gw->gw_rtnl, si->si_ifname, &e) == -1 &&
+	    e.code != ENODEV)
+		first_err(&rc, err, &e);
+	if (netns_del(si->si_netns, &e) == -1)
+		first_err(&rc, err, &e);
+	if (si->si_slot < gw->gw_nslots && gw->gw_slots[si->si_slot] == sb)
+		gw->gw_slots[si->si_slot] = NULL;
+	free(sb);
+	return rc;
+}
+
+void
+gateway_sandbox_info(const struct gw_sandbox *sb, struct gw_sandbox_info *out)
+{
+	*out = sb->sb_info;
+}
+
+struct gw_sandbox *
+gateway_sandbox_lookup(const struct gateway *gw, const struct sockaddr *sa)
+{
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+	const uint8_t		*b;
+	uint64_t		 hi = 0, lo = 0, pool = 0, mask;
+	uint32_t		 a, off;
+	unsigned		 slot;
+	int			 i;
+
+	if (sa->sa_family == AF_INET) {
+		a = ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr);
+		goto v4;
+	}
+	if (sa->sa_family != AF_INET6)
+		return NULL;
+	b = s6->sin6_addr.s6_addr;
+	if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+		a = (uint32_t)b[12] << 24 | (uint32_t)b[13] << 16 |
+		    (uint32_t)b[14] << 8 | b[15];
+		goto v4;
+	}
+	for (i = 0; i < 8; i++) {
+		hi = hi << 8 | b[i];
+		lo = lo << 8 | b[8 + i];
+		pool = pool << 8 | gw->gw_pool6.s6_addr[i];
+	}
+	mask = gw->gw_plen6 == 64 ? 0 : ((uint64_t)1 << (64 - gw->gw_plen6)) - 1;
+	if ((hi & ~mask) != pool || lo != 2 || (hi & mask) >= gw->gw_nslots)
+		return NULL;
+	return gw->gw_slots[hi & mask];
+v4:
+	off = a - gw->gw_pool4;
+	if (a < gw->gw_pool4 || (off & 3) != 2)
+		return NULL;
+	slot = off >> 2;
+	if (slot >= gw->gw_nslots)
+		return NULL;
+	return gw->gw_slots[slot];
+}
+
+/* "<name>-sb<digits>" */
+static int
+is_sandbox_ns(const char *ent, const char *name)
+{
+	size_t	 n = strlen(name);
+	const char *p;
+
+	if (strncmp(ent, name, n) != 0 || strncmp(ent + n, "-sb", 3) != 0)
+		return 0;
+	p = ent + n + 3;
+	if (*p == '\0')
+		return 0;
+	for (; *p != '\0'; p++)
+		if (*p < '0' || *p > '9')
+			return 0;
+	return 1;
+}
+
+int
+gateway_purge(const char *name, struct ir_err *err)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		 gwns[GW_NETNS_MAX];
+	int		 rc = 0;
+
+	if (name_ok(name, err) == -1)
+		return -1;
+	if ((d = opendir(GW_NETNS_DIR)) == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		return err_set(err, errno, "open %s: %s", GW_NETNS_DIR,
+		    strerror(errno));
+	}
+	while ((de = readdir(d)) != NULL)
+		if (is_sandbox_ns(de->d_name, name) &&
+		    netns_del(de->d_name, rc == 0 ? err : NULL) == -1)
+			rc = -1;
+	closedir(d);
+	snprintf(gwns, sizeof(gwns), "%s-gw", name);
+	if (netns_del(gwns, rc == 0 ? err : NULL) == -1)
+		rc = -1;
+	return rc;
+}

@@ -1,0 +1,181 @@
+/*
+ * gateway.h - the runner's gateway network namespace, one veth per sandbox,
+ * and the nftables TPROXY ruleset that sends every sandbox packet to a socket
+ * the runner owns (or rejects it).
+ *
+ * Layout (docs/gateway.md has the address plan and the generated ruleset):
+ *
+ *   host netns (runner process, upstream sockets)
+ *
+ *   /run/netns/<name>-gw      lo + one veth "sb<slot>" per sandbox; no uplink,
+ *                             forwarding off; nft table "inet isorun";
+ *                             ip rule fwmark GW_FWMARK lookup GW_TABLE;
+ *                             local 0.0.0.0/0 and ::/0 dev lo in GW_TABLE
+ *   /run/netns/<name>-sb<N>   lo + "eth0" (peer of sb<N>), default routes
+ *                             via the gateway end
+ *
+ * Both kinds of namespace are named like `ip netns add` names them (a bind
+ * mount under /run/netns), so `ip netns exec` works on them and a crashed
+ * runner's leftovers are found by name: gateway_purge().
+ *
+ * Inside the gateway, TCP from a sandbox goes by TPROXY to gc_tcp_port, UDP
+ * and TCP to port 53 to gc_dns_port, other UDP to gc_udp_port; everything
+ * else, and everything that finds no socket listening, is rejected at once
+ * (TCP reset or ICMP administratively prohibited). Packets whose source is
+ * not the sandbox's own address on its own veth are dropped. So when the
+ * runner's sockets close (the runner died), sandboxes lose the network.
+ *
+ * Threads: a struct gateway is not locked; one thread at a time calls
+ * gateway_* on it. The calling thread never changes namespace: work inside a
+ * namespace is done by a short-lived thread that enters it and exits.
+ * Everything here needs CAP_SYS_ADMIN and CAP_NET_ADMIN (root).
+ */
+#ifndef ISORUN_GATEWAY_H
+#define ISORUN_GATEWAY_H
+
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "../common/err.h"
+
+#define GW_NAME_MAX	32		/* runner name, [A-Za-z0-9_-] */
+#define GW_NETNS_DIR	"/run/netns"
+#define GW_NETNS_MAX	(GW_NAME_MAX + 16)
+#define GW_FWMARK	0x1		/* set on tproxied packets */
+#define GW_TABLE	100		/* routing table with the local routes */
+#define GW_RULE_PRIO	100		/* ip rule priority of the fwmark rule */
+#define GW_SB_IFNAME	"eth0"		/* the veth end inside a sandbox */
+#define GW_NFT_TABLE	"isorun"	/* family inet */
+
+struct gateway_config {
+	const char	*gc_name;	/* names the namespaces; default "isorun" */
+	const char	*gc_pool4;	/* IPv4 prefix, /30 per sandbox;
+					   default "100.64.0.0/16" */
+	const char	*gc_pool6;	/* IPv6 prefix of at most /64, a /64 per
+					   sandbox; default "2001:db8:4952::/48" */
+	unsigned	 gc_max_sandboxes; /* default 1024, capped by the pools */
+	uint16_t	 gc_tcp_port;	/* TPROXY port for TCP; default 15001 */
+	uint16_t	 gc_udp_port;	/* for UDP but DNS; default 15002 */
+	uint16_t	 gc_dns_port;	/* for UDP and TCP port 53; default 15053 */
+};
+
+/* What the rest of the runner needs to know about one sandbox's network. */
+struct gw_sandbox_info {
+	unsigned	 si_slot;
+	char		 si_netns[GW_NETNS_MAX];	/* name under /run/netns */
+	char		 si_ifname[IF_NAMESIZE];	/* gateway end of the veth */
+	struct in_addr	 si_addr4;	/* the sandbox's, on eth0 */
+	struct in_addr	 si_gw4;	/* the gateway end's; default route */
+	struct in6_addr	 si_addr6;
+	struct in6_addr	 si_gw6;
+	uint8_t		 si_plen4;	/* 30 */
+	uint8_t		 si_plen6;	/* 64 */
+};
+
+struct gateway;
+struct gw_sandbox;
+
+/* Fills `c` with the defaults above. */
+void	gateway_config_default(struct gateway_config *c);
+
+/*
+ * Creates the gateway namespace /run/netns/<name>-gw with loopback up,
+ * forwarding off, the policy routing for TPROXY and the nft ruleset.
+ * Fails with EEXIST if the namespace already exists (a runner of the same
+ * name is running, or one died: see gateway_purge()). On failure nothing is
+ * left behind. The caller frees the result with gateway_destroy().
+ */
+struct gateway *gateway_create(const struct gateway_config *c,
+	    struct ir_err *err);
+
+/*
+ * Removes every sandbox still attached (as gateway_sandbox_remove()), then
+ * the gateway namespace, and frees `gw`. Sockets from gateway_listen() stay
+ * valid and keep the (unnamed, interface-less) namespace alive until closed.
+ */
+void	gateway_destroy(struct gateway *gw);
+
+/*
+ * Removes what a runner of this name left behind: /run/netns/<name>-gw and
+ * every /run/netns/<name>-sb<N>. The kernel frees a namespace, and the veths
+ * in it, when its last process or socket is gone. Returns 0 if nothing was
+ * left or all was removed.
+ */
+int	gateway_purge(const char *name, struct ir_err *err);
+
+/* "<name>-gw", the gateway namespace's name under /run/netns. */
+const char *gateway_netns(const struct gateway *gw);
+
+/*
+ * Creates a sandbox namespace and its veth pair, addresses both ends, routes
+ * the sandbox by default through the gateway end and adds the sandbox to the
+ * ruleset's sets. The slot is the lowest free one. On failure nothing is
+ * left behind. Release with gateway_sandbox_remove().
+ */
+struct gw_sandbox *gateway_sandbox_add(struct gateway *gw, struct ir_err *err);
+
+/*
+ * Undoes gateway_sandbox_add(): set elements, veth pair (both ends), the
+ * /run/netns name; frees `sb`. Processes still inside the sandbox namespace
+ * keep it alive but without an interface. Returns -1 if some step failed;
+ * it still does every other step and frees `sb`.
+ */
+int	gateway_sandbox_remove(struct gateway *gw, struct gw_sandbox *sb,
+	    struct ir_err *err);
+
+void	gateway_sandbox_info(const struct gw_sandbox *sb,
+	    struct gw_sandbox_info *out);
+
+/*
+ * The sandbox that owns source address `sa` (AF_INET, AF_INET6 or a
+ * v4-mapped AF_INET6), or NULL. The ruleset drops spoofed sources, so the
+ * source of an accepted connection names its sandbox.
+ */
+struct gw_sandbox *gateway_sandbox_lookup(const struct gateway *gw,
+	    const struct sockaddr *sa);
+
+/*
+ * A socket(domain, type, protocol) created inside the gateway namespace, for
+ * a caller that stays in its own. `type` may carry SOCK_NONBLOCK and
+ * SOCK_CLOEXEC. Returns the fd, or -1.
+ */
+int	gateway_socket(const struct gateway *gw, int domain, int type,
+	    int protocol, struct ir_err *err);
+
+/*
+ * A dual-stack (AF_INET6, not V6ONLY) transparent listening socket inside
+ * the gateway, bound to [::]:port with SO_REUSEADDR and SO_REUSEPORT (so
+ * each event loop may open its own). `type` is SOCK_STREAM (listen()ed) or
+ * SOCK_DGRAM (with IP_RECVORIGDSTADDR and IPV6_RECVORIGDSTADDR set), and may
+ * carry SOCK_NONBLOCK and SOCK_CLOEXEC. Returns the fd, or -1.
+ */
+int	gateway_listen(const struct gateway *gw, int type, uint16_t port,
+	    struct ir_err *err);
+
+/*
+ * The destination the sandbox connected to, for a socket accepted from a
+ * gateway_listen() socket: with TPROXY that is the local address. A
+ * v4-mapped address is returned as AF_INET. Returns 0 or -1.
+ */
+int	gateway_origdst(int fd, struct sockaddr_storage *out,
+	    struct ir_err *err);
+
+/*
+ * The destination of a datagram received with recvmsg() on a SOCK_DGRAM
+ * gateway_listen() socket, from its IP_ORIGDSTADDR or IPV6_ORIGDSTADDR
+ * control message (v4-mapped returned as AF_INET). Give recvmsg() at least
+ * GW_CMSG_SPACE bytes of control buffer. Returns 0, or -1 if absent.
+ */
+#define GW_CMSG_SPACE	128
+int	gateway_recv_origdst(const struct msghdr *msg,
+	    struct sockaddr_storage *out);
+
+/*
+ * The ruleset gateway_create() loads, as nft text, for logs and docs.
+ * Returns the length it needs (as snprintf does).
+ */
+int	gateway_ruleset(const struct gateway_config *c, char *buf, size_t len);
+
+#endif
