@@ -137,12 +137,30 @@ ntab_entry(struct ntab *t, const char *name)
 	return (long)(t->ne - 1);
 }
 
+static void
+labels_set(uint64_t *mask, const char *name)
+{
+	size_t n = 1;
+
+	for (; *name != '\0'; name++)
+		n += *name == '.';
+	mask[n / 64] |= 1ULL << (n % 64);
+}
+
+static inline int
+labels_has(const uint64_t *mask, size_t n)
+{
+	return (mask[n / 64] >> (n % 64)) & 1;
+}
+
 int
 ntab_add(struct ntab *t, const char *name, int kind, uint16_t port, rref ref)
 {
 	struct npend	*p;
 	long		 ei;
 
+	labels_set(kind == NK_EXACT_DENY || kind == NK_EXACT_ALLOW ?
+	    t->exact_labels : t->wild_labels, name);
 	if ((ei = ntab_entry(t, name)) < 0)
 		return -1;
 	if (port == 0) {
@@ -237,7 +255,7 @@ ntab_lookup(const struct ntab *t, const char *s, size_t len, uint16_t port,
 	uint64_t		 lh[NH_LABELS + 1], h = NH_SEED;
 	uint16_t		 lstart[NH_LABELS + 1];
 	const struct nent	*e;
-	size_t			 start, n, nl, off;
+	size_t			 start, n, nl, off, k;
 
 	best[0] = best[1] = 0;
 	if (t->ne == 0)
@@ -253,10 +271,12 @@ ntab_lookup(const struct ntab *t, const char *s, size_t len, uint16_t port,
 	start = len > POL_NAME_MAX ? len - POL_NAME_MAX : 0;
 	n = len - start;
 	nl = nh_scan(s + start, n, buf, lh, lstart);
-	while (nl-- > 0) {
-		h = nh_combine(h, lh[nl]);
-		off = lstart[nl];
+	for (k = nl; k-- > 0;) {
+		h = nh_combine(h, lh[k]);
+		off = lstart[k];
 		if (off == 0 && start == 0) {
+			if (!labels_has(t->exact_labels, nl))
+				return;
 			e = ntab_find(t, nh_final(h), buf, n);
 			if (e != NULL)
 				nent_take(t, e, NK_EXACT_DENY, port, best);
@@ -266,7 +286,7 @@ ntab_lookup(const struct ntab *t, const char *s, size_t len, uint16_t port,
 		 * least one byte in front of the dot */
 		if (off == 0 && (s[start - 1] != '.' || start < 2))
 			return;
-		if (start + off < 2)
+		if (start + off < 2 || !labels_has(t->wild_labels, nl - k))
 			continue;
 		e = ntab_find(t, nh_final(h), buf + off, n - off);
 		if (e != NULL)

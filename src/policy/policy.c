@@ -2,6 +2,7 @@
  * policy.c - compile rule lists and evaluate connections against them.
  */
 #include <arpa/inet.h>
+#include <endian.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,12 +37,16 @@ const size_t pol_guard_ndefaults =
 static u128
 addr_key(uint8_t family, const uint8_t *a)
 {
-	u128	 k = 0;
-	int	 i, n = family == 4 ? 4 : 16;
+	uint64_t	 hi, lo;
+	uint32_t	 v4;
 
-	for (i = 0; i < n; i++)
-		k = (k << 8) | a[i];
-	return family == 4 ? k << 96 : k;
+	if (family == 4) {
+		memcpy(&v4, a, 4);
+		return (u128)be32toh(v4) << 96;
+	}
+	memcpy(&hi, a, 8);
+	memcpy(&lo, a + 8, 8);
+	return ((u128)be64toh(hi) << 64) | be64toh(lo);
 }
 
 static int
@@ -689,11 +694,13 @@ policy_explain(const struct policy *p, const struct pol_target *t,
 	if (d->verdict == POL_PERMITTED)
 		return snprintf(buf, len, "no rule matches; the default is "
 		    "permitted (%s policy)", pol_mode_name(policy_mode(p)));
-	return snprintf(buf, len, "no allow rule matches%s%s; the default is "
-	    "blocked (%s policy)",
-	    t->family == 0 ? " the name (no address given)" : "",
-	    t->family != 0 && t->nnames == 0 ? " the address" : "",
-	    pol_mode_name(policy_mode(p)));
+	if (policy_mode(p) == POL_MODE_DENY_ALL)
+		return snprintf(buf, len, "the policy blocks every destination "
+		    "(deny-all policy)");
+	return snprintf(buf, len, "no allow rule matches%s; the default is "
+	    "blocked (allow-list policy)",
+	    t->family == 0 ? " the name (no address given)" :
+	    t->nnames == 0 ? " the address" : "");
 }
 
 int
@@ -703,6 +710,7 @@ pol_target_set_addr(struct pol_target *t, const char *s)
 	size_t	 n = strlen(s);
 
 	memset(t->addr, 0, sizeof(t->addr));
+	t->family = 0;
 	if (inet_pton(AF_INET, s, t->addr) == 1) {
 		t->family = 4;
 		return 0;
@@ -716,5 +724,6 @@ pol_target_set_addr(struct pol_target *t, const char *s)
 		t->family = 6;
 		return 0;
 	}
+	memset(t->addr, 0, sizeof(t->addr));
 	return -1;
 }

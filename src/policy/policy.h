@@ -189,7 +189,8 @@ const char	*pol_decision_rule(const struct pol_decision *);
 
 /*
  * Parses an address literal (IPv4 dotted quad, or IPv6, optionally in
- * brackets) into `t->family` and `t->addr`. Returns 0, or -1 if `s` is not one.
+ * brackets) into `t->family` and `t->addr`. Returns 0, or -1 if `s` is not
+ * one (then family is 0: no address).
  */
 int	pol_target_set_addr(struct pol_target *t, const char *s);
 

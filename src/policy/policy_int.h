@@ -113,6 +113,9 @@ struct nslot {
 struct ntab {
 	struct nent	*e;
 	size_t		 ne, cape;
+	/* bit n: some exact name / wildcard suffix has n labels (n < 128),
+	 * so a lookup skips the suffixes no rule could match */
+	uint64_t	 exact_labels[2], wild_labels[2];
 	struct nslot	*slot;
 	size_t		 mask;		/* slots - 1 */
 	struct pport	*ports;
