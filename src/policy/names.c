@@ -1,9 +1,9 @@
 /*
  * names.c - hostnames and wildcard suffixes in one open-addressing hash
- * table. A name is looked up whole (exact rules) and then by each suffix
- * that follows a dot (wildcard rules), the hashes of all suffixes coming
- * from one right-to-left pass. The cost grows with the name's length, never
- * with the number of rules.
+ * table whose slots are the entries. A name is looked up whole (exact
+ * rules) and then by each suffix that follows a dot (wildcard rules), the
+ * hashes of all suffixes coming from one pass over the name. The cost grows
+ * with the name's length, never with the number of rules.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -18,8 +18,9 @@ ntab_init(struct ntab *t, size_t expected)
 	memset(t, 0, sizeof(*t));
 	while (n < expected * 2)
 		n *= 2;
-	if ((t->slot = calloc(n, sizeof(*t->slot))) == NULL)
+	if ((t->e = aligned_alloc(64, n * sizeof(*t->e))) == NULL)
 		return -1;
+	memset(t->e, 0, n * sizeof(*t->e));
 	t->mask = n - 1;
 	return 0;
 }
@@ -28,7 +29,6 @@ void
 ntab_free(struct ntab *t)
 {
 	free(t->e);
-	free(t->slot);
 	free(t->ports);
 	free(t->pend);
 	memset(t, 0, sizeof(*t));
@@ -87,54 +87,54 @@ nh_name(const char *name, size_t len)
 	return nh_final(h);
 }
 
-/* `s` is lower-case: as stored, or from nh_lower(). */
+static inline int
+nent_is(const struct nent *e, uint64_t h, const void *s, size_t len)
+{
+	size_t inl = len < NENT_INL ? len : NENT_INL;
+
+	return e->h == h && e->len == len && memcmp(e->inl, s, inl) == 0 &&
+	    (len == inl || memcmp(e->name + inl, (const char *)s + inl,
+	    len - inl) == 0);
+}
+
+/* `s` is lower-case: as stored, or from nh_scan(). */
 static const struct nent *
 ntab_find(const struct ntab *t, uint64_t h, const void *s, size_t len)
 {
-	size_t			 i = (size_t)h & t->mask;
-	uint32_t		 tag = (uint32_t)(h >> 32);
-	const struct nslot	*sl;
+	const struct nent	*e;
+	size_t			 i;
 
-	for (;; i = (i + 1) & t->mask) {
-		sl = &t->slot[i];
-		if (sl->ent == 0)
+	for (i = (size_t)h & t->mask;; i = (i + 1) & t->mask) {
+		e = &t->e[i];
+		if (e->len == 0)
 			return NULL;
-		if (sl->tag == tag && t->e[sl->ent - 1].len == len &&
-		    memcmp(t->e[sl->ent - 1].name, s, len) == 0)
-			return &t->e[sl->ent - 1];
+		if (nent_is(e, h, s, len))
+			return e;
 	}
 }
 
-/* Finds or creates the entry for `name`; returns its index or -1. */
+/* Finds or creates the entry for `name`; returns its index. ntab_init
+ * sized the table for every rule: it is never more than half full. */
 static long
 ntab_entry(struct ntab *t, const char *name)
 {
 	size_t		 len = strlen(name), i;
 	uint64_t	 h = nh_name(name, len);
-	const struct nent *found;
 	struct nent	*e;
 
-	if ((found = ntab_find(t, h, name, len)) != NULL)
-		return found - t->e;
-	/* ntab_init sized the slots for every rule: never more than half full */
-	if (t->ne == t->cape) {
-		size_t cap = t->cape ? t->cape * 2 : 64;
-
-		if ((e = realloc(t->e, cap * sizeof(*e))) == NULL)
-			return -1;
-		t->e = e;
-		t->cape = cap;
+	for (i = (size_t)h & t->mask;; i = (i + 1) & t->mask) {
+		e = &t->e[i];
+		if (e->len == 0)
+			break;
+		if (nent_is(e, h, name, len))
+			return (long)i;
 	}
-	e = &t->e[t->ne];
-	memset(e, 0, sizeof(*e));
 	e->h = h;
 	e->name = name;
-	e->len = (uint16_t)len;
-	for (i = (size_t)h & t->mask; t->slot[i].ent != 0; i = (i + 1) & t->mask)
-		;
-	t->slot[i].tag = (uint32_t)(h >> 32);
-	t->slot[i].ent = (uint32_t)++t->ne;
-	return (long)(t->ne - 1);
+	e->len = (uint8_t)len;
+	memcpy(e->inl, name, len < NENT_INL ? len : NENT_INL);
+	t->ne++;
+	return (long)i;
 }
 
 static void
@@ -159,10 +159,11 @@ ntab_add(struct ntab *t, const char *name, int kind, uint16_t port, rref ref)
 	struct npend	*p;
 	long		 ei;
 
+	if (strlen(name) > POL_NAME_MAX || t->ne * 2 >= t->mask + 1)
+		return -1;
 	labels_set(kind == NK_EXACT_DENY || kind == NK_EXACT_ALLOW ?
 	    t->exact_labels : t->wild_labels, name);
-	if ((ei = ntab_entry(t, name)) < 0)
-		return -1;
+	ei = ntab_entry(t, name);
 	if (port == 0) {
 		if (t->e[ei].any[kind] == 0)
 			t->e[ei].any[kind] = ref;

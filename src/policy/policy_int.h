@@ -97,27 +97,29 @@ void	atrie_lookup(const struct atrie *, u128 key, uint16_t port,
 /* Name table: one entry per distinct name (hostname or wildcard suffix). */
 enum { NK_EXACT_DENY, NK_EXACT_ALLOW, NK_WILD_DENY, NK_WILD_ALLOW };
 
+/*
+ * The table is the entries themselves, one cache line each, with the start
+ * of the name inline: a lookup that hits touches one line, unless the name
+ * is longer than NENT_INL.
+ */
+#define NENT_INL	23
+
 struct nent {
 	uint64_t	 h;
 	const char	*name;		/* lower-case, owned by the rule */
-	uint16_t	 len;
 	rref		 any[4];	/* NK_*: rules without a port */
 	uint32_t	 pfirst, pcount;
-};
-
-struct nslot {
-	uint32_t	 tag;		/* high bits of the hash */
-	uint32_t	 ent;		/* entry index + 1, 0 = empty */
+	uint8_t		 len;		/* 0: empty slot */
+	char		 inl[NENT_INL];	/* name[0 .. min(len, NENT_INL)) */
 };
 
 struct ntab {
-	struct nent	*e;
-	size_t		 ne, cape;
+	struct nent	*e;		/* mask + 1 entries */
+	size_t		 ne;		/* used */
+	size_t		 mask;
 	/* bit n: some exact name / wildcard suffix has n labels (n < 128),
 	 * so a lookup skips the suffixes no rule could match */
 	uint64_t	 exact_labels[2], wild_labels[2];
-	struct nslot	*slot;
-	size_t		 mask;		/* slots - 1 */
 	struct pport	*ports;
 	size_t		 nports;
 	struct npend {

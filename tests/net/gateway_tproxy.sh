@@ -100,10 +100,18 @@ serve() {
 	return 1
 }
 
-# runner CMD REPLY-REGEX
+# runner CMD REPLY-REGEX: sends CMD, waits up to 5 s for a *new* reply line
+# (the log may already hold an older line matching the same pattern)
 runner() {
+	before=$(count "$T/log" "$2")
 	echo "$1" >&3
-	wait_for "$T/log" "$2"
+	i=0
+	while [ $i -lt 50 ]; do
+		[ "$(count "$T/log" "$2")" -gt "${before:-0}" ] && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
 }
 
 # ms_of OUTPUT: the client's elapsed milliseconds, from its "(Nms)"
