@@ -29,8 +29,7 @@ void
 ntab_free(struct ntab *t)
 {
 	free(t->e);
-	free(t->ports);
-	free(t->pend);
+	pports_free(&t->ports);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -156,7 +155,6 @@ labels_has(const uint64_t *mask, size_t n)
 int
 ntab_add(struct ntab *t, const char *name, int kind, uint16_t port, rref ref)
 {
-	struct npend	*p;
 	long		 ei;
 
 	if (strlen(name) > POL_NAME_MAX || t->ne * 2 >= t->mask + 1)
@@ -164,70 +162,27 @@ ntab_add(struct ntab *t, const char *name, int kind, uint16_t port, rref ref)
 	labels_set(kind == NK_EXACT_DENY || kind == NK_EXACT_ALLOW ?
 	    t->exact_labels : t->wild_labels, name);
 	ei = ntab_entry(t, name);
-	if (port == 0) {
-		if (t->e[ei].any[kind] == 0)
-			t->e[ei].any[kind] = ref;
-		return 0;
-	}
-	if (t->npend == t->cappend) {
-		size_t cap = t->cappend ? t->cappend * 2 : 64;
-
-		if ((p = realloc(t->pend, cap * sizeof(*p))) == NULL)
-			return -1;
-		t->pend = p;
-		t->cappend = cap;
-	}
-	p = &t->pend[t->npend++];
-	p->ent = (uint32_t)ei;
-	p->port = port;
-	p->kind = (uint8_t)kind;
-	p->ref = ref;
+	if (port != 0)
+		return pports_add(&t->ports, (uint32_t)ei, port, (unsigned)kind,
+		    ref);
+	if (t->e[ei].any[kind] == 0)
+		t->e[ei].any[kind] = ref;
 	return 0;
 }
 
-static int
-npend_cmp(const void *a, const void *b)
+static void
+nent_span(void *ctx, uint32_t ent, uint32_t first, uint32_t count)
 {
-	const struct npend *x = a, *y = b;
+	struct ntab *t = ctx;
 
-	if (x->ent != y->ent)
-		return x->ent < y->ent ? -1 : 1;
-	if (x->port != y->port)
-		return x->port < y->port ? -1 : 1;
-	return x->ref < y->ref ? -1 : 1;
+	t->e[ent].pfirst = first;
+	t->e[ent].pcount = count;
 }
 
 int
 ntab_finish(struct ntab *t)
 {
-	size_t		 i;
-	struct pport	*pp = NULL;
-
-	if (t->npend == 0)
-		return 0;
-	qsort(t->pend, t->npend, sizeof(*t->pend), npend_cmp);
-	if ((t->ports = calloc(t->npend, sizeof(*t->ports))) == NULL)
-		return -1;
-	for (i = 0; i < t->npend; i++) {
-		const struct npend *p = &t->pend[i];
-		struct nent *e = &t->e[p->ent];
-
-		if (i == 0 || p->ent != t->pend[i - 1].ent) {
-			e->pfirst = (uint32_t)t->nports;
-			pp = NULL;
-		}
-		if (pp == NULL || pp->port != p->port) {
-			pp = &t->ports[t->nports++];
-			pp->port = p->port;
-			e->pcount++;
-		}
-		if (pp->r[p->kind] == 0)
-			pp->r[p->kind] = p->ref;
-	}
-	free(t->pend);
-	t->pend = NULL;
-	t->npend = t->cappend = 0;
-	return 0;
+	return pports_finish(&t->ports, nent_span, t);
 }
 
 /* Takes entry `e`'s rules of kind base+list for `port` into best[]. */
@@ -239,7 +194,7 @@ nent_take(const struct ntab *t, const struct nent *e, int base,
 	int			 l;
 
 	if (e->pcount != 0 && port != 0)
-		pp = pport_find(t->ports + e->pfirst, e->pcount, port);
+		pp = pport_find(t->ports.v + e->pfirst, e->pcount, port);
 	for (l = 0; l < 2; l++) {
 		if (pp != NULL && pp->r[base + l] != 0)
 			best[l] = pp->r[base + l];

@@ -25,6 +25,30 @@ struct pport {
 };
 
 /*
+ * Rules with a port, gathered while building (pports_add) and then sorted
+ * into one array in which each owner (trie node, name entry) has a span,
+ * sorted by port, with the first rule per slot kept.
+ */
+struct pports {
+	struct pport	*v;
+	size_t		 n;
+	struct ppend {
+		uint32_t owner;
+		uint16_t port;
+		uint8_t	 slot;		/* index into pport.r */
+		rref	 ref;
+	}		*pend;
+	size_t		 npend, cap;
+};
+
+int	pports_add(struct pports *, uint32_t owner, uint16_t port,
+	    unsigned slot, rref);
+/* Builds v; calls span(ctx, owner, first, count) once per owner. */
+int	pports_finish(struct pports *,
+	    void (*span)(void *, uint32_t, uint32_t, uint32_t), void *ctx);
+void	pports_free(struct pports *);
+
+/*
  * Address trie: a path-compressed binary trie (PATRICIA) over 128-bit keys.
  * IPv4 keys sit in the top 32 bits. Lookup visits only nodes whose prefix is
  * a prefix of the address, so its cost is bounded by the key length, not by
@@ -67,16 +91,7 @@ struct atrie {
 	size_t		 njump;
 	struct ajent	*jent;
 	size_t		 njent;
-	struct pport	*ports;
-	size_t		 nports;
-	/* build-time only: (node, port, list, ref) tuples */
-	struct apend {
-		uint32_t node;
-		uint16_t port;
-		uint8_t	 list;
-		rref	 ref;
-	}		*pend;
-	size_t		 npend, cappend;
+	struct pports	 ports;	/* slots: [POL_DENY], [POL_ALLOW] */
 };
 
 int	atrie_init(struct atrie *, unsigned maxlen);
@@ -120,15 +135,7 @@ struct ntab {
 	/* bit n: some exact name / wildcard suffix has n labels (n < 128),
 	 * so a lookup skips the suffixes no rule could match */
 	uint64_t	 exact_labels[2], wild_labels[2];
-	struct pport	*ports;
-	size_t		 nports;
-	struct npend {
-		uint32_t ent;
-		uint16_t port;
-		uint8_t	 kind;
-		rref	 ref;
-	}		*pend;
-	size_t		 npend, cappend;
+	struct pports	 ports;	/* slots: NK_* */
 };
 
 int	ntab_init(struct ntab *, size_t expected);

@@ -67,8 +67,7 @@ void
 atrie_free(struct atrie *t)
 {
 	free(t->n);
-	free(t->ports);
-	free(t->pend);
+	pports_free(&t->ports);
 	free(t->jump);
 	free(t->jent);
 	memset(t, 0, sizeof(*t));
@@ -78,26 +77,10 @@ static int
 atrie_attach(struct atrie *t, uint32_t node, uint16_t port,
     enum pol_list list, rref ref)
 {
-	struct apend	*p;
-
-	if (port == 0) {
-		if (t->n[node].any[list] == 0)
-			t->n[node].any[list] = ref;
-		return 0;
-	}
-	if (t->npend == t->cappend) {
-		size_t cap = t->cappend ? t->cappend * 2 : 64;
-
-		if ((p = realloc(t->pend, cap * sizeof(*p))) == NULL)
-			return -1;
-		t->pend = p;
-		t->cappend = cap;
-	}
-	p = &t->pend[t->npend++];
-	p->node = node;
-	p->port = port;
-	p->list = (uint8_t)list;
-	p->ref = ref;
+	if (port != 0)
+		return pports_add(&t->ports, node, port, list, ref);
+	if (t->n[node].any[list] == 0)
+		t->n[node].any[list] = ref;
 	return 0;
 }
 
@@ -136,50 +119,13 @@ atrie_add(struct atrie *t, u128 key, unsigned len, uint16_t port,
 	}
 }
 
-static int
-apend_cmp(const void *a, const void *b)
+static void
+anode_span(void *ctx, uint32_t node, uint32_t first, uint32_t count)
 {
-	const struct apend *x = a, *y = b;
+	struct atrie *t = ctx;
 
-	if (x->node != y->node)
-		return x->node < y->node ? -1 : 1;
-	if (x->port != y->port)
-		return x->port < y->port ? -1 : 1;
-	/* equal refs cannot happen: each rule is added once */
-	return x->ref < y->ref ? -1 : 1;
-}
-
-static int
-atrie_ports(struct atrie *t)
-{
-	size_t		 i;
-	struct pport	*pp = NULL;
-
-	if (t->npend == 0)
-		return 0;
-	qsort(t->pend, t->npend, sizeof(*t->pend), apend_cmp);
-	if ((t->ports = calloc(t->npend, sizeof(*t->ports))) == NULL)
-		return -1;
-	for (i = 0; i < t->npend; i++) {
-		const struct apend *p = &t->pend[i];
-		struct anode *n = &t->n[p->node];
-
-		if (i == 0 || p->node != t->pend[i - 1].node) {
-			n->pfirst = (uint32_t)t->nports;
-			pp = NULL;
-		}
-		if (pp == NULL || pp->port != p->port) {
-			pp = &t->ports[t->nports++];
-			pp->port = p->port;
-			n->pcount++;
-		}
-		if (pp->r[p->list] == 0)	/* sorted: first rule wins */
-			pp->r[p->list] = p->ref;
-	}
-	free(t->pend);
-	t->pend = NULL;
-	t->npend = t->cappend = 0;
-	return 0;
+	t->n[node].pfirst = first;
+	t->n[node].pcount = count;
 }
 
 /* Node counts of every subtree, into size[] (indexed like t->n). */
@@ -291,27 +237,9 @@ out:
 int
 atrie_finish(struct atrie *t)
 {
-	if (atrie_ports(t) == -1)
+	if (pports_finish(&t->ports, anode_span, t) == -1)
 		return -1;
 	return atrie_jumps(t);
-}
-
-const struct pport *
-pport_find(const struct pport *v, uint32_t n, uint16_t port)
-{
-	uint32_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-
-		if (v[mid].port == port)
-			return &v[mid];
-		if (v[mid].port < port)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
 }
 
 static inline void
@@ -322,7 +250,7 @@ anode_take(const struct atrie *t, const struct anode *n, uint16_t port,
 	int			 l;
 
 	if (n->pcount != 0 && port != 0)
-		pp = pport_find(t->ports + n->pfirst, n->pcount, port);
+		pp = pport_find(t->ports.v + n->pfirst, n->pcount, port);
 	for (l = 0; l < 2; l++) {
 		if (pp != NULL && pp->r[l] != 0)
 			best[l] = pp->r[l];
