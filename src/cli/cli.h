@@ -51,4 +51,9 @@ const char	*cli_show(const char *s, char *buf, size_t len);
  */
 struct profiles	*cli_profiles_load(const char *dir);
 
+/* Prints `v` (NULL: out of memory) as indented JSON on stdout and drops the
+ * reference. Returns CLI_OK or, with a message, CLI_FAIL. */
+struct json_t;
+int		 cli_json_print(struct json_t *v);
+
 #endif

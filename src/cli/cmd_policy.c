@@ -461,10 +461,9 @@ print_json(struct check *c)
 	json_t			*a, *o;
 	size_t			 i;
 	char			 buf[1024];
-	int			 rc = CLI_FAIL;
 
 	if ((a = json_array()) == NULL)
-		goto nomem;
+		return cli_json_print(NULL);
 	for (i = 0; i < c->ntg; i++) {
 		policy_eval(c->pol, c->gd, &c->tg[i].t, &d);
 		reason(c, &c->tg[i], &d, buf, sizeof(buf));
@@ -473,19 +472,12 @@ print_json(struct check *c)
 		    "verdict", pol_verdict_name(d.verdict),
 		    "rule", pol_decision_rule(&d),
 		    "reason", buf);
-		if (json_array_append_new(a, o) == -1)
-			goto nomem;
+		if (json_array_append_new(a, o) == -1) {
+			json_decref(a);
+			return cli_json_print(NULL);
+		}
 	}
-	if (json_dumpf(a, stdout, JSON_INDENT(2)) == -1)
-		goto done;
-	fputc('\n', stdout);
-	rc = CLI_OK;
-	goto done;
-nomem:
-	cli_warnx("out of memory");
-done:
-	json_decref(a);
-	return rc;
+	return cli_json_print(a);
 }
 
 static int

@@ -79,24 +79,16 @@ print_json(const struct profiles *pc)
 {
 	json_t	*a;
 	size_t	 i;
-	int	 rc = CLI_FAIL;
 
 	if ((a = json_array()) == NULL)
-		goto nomem;
+		return cli_json_print(NULL);
 	for (i = 0; i < profiles_count(pc); i++)
 		if (json_array_append_new(a,
-		    profile_json(profiles_at(pc, i))) == -1)
-			goto nomem;
-	if (json_dumpf(a, stdout, JSON_INDENT(2)) == -1)
-		goto done;
-	fputc('\n', stdout);
-	rc = CLI_OK;
-	goto done;
-nomem:
-	cli_warnx("out of memory");
-done:
-	json_decref(a);
-	return rc;
+		    profile_json(profiles_at(pc, i))) == -1) {
+			json_decref(a);
+			return cli_json_print(NULL);
+		}
+	return cli_json_print(a);
 }
 
 static int

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "../profiles/profiles.h"
 
 void
@@ -82,4 +84,21 @@ cli_profiles_load(const char *dir)
 		    d->severity == PROF_ERROR ? "error" : "warning", d->msg);
 	}
 	return pc;
+}
+
+int
+cli_json_print(struct json_t *v)
+{
+	int	 rc = CLI_FAIL;
+
+	if (v == NULL)
+		cli_warnx("out of memory");
+	else if (json_dumpf(v, stdout, JSON_INDENT(2)) == -1)
+		cli_warnx("cannot write the JSON output");
+	else {
+		fputc('\n', stdout);
+		rc = CLI_OK;
+	}
+	json_decref(v);
+	return rc;
 }

@@ -113,6 +113,18 @@ slot_addrs(const struct gateway *gw, unsigned slot, struct gw_sandbox_info *si)
 	snprintf(si->si_ifname, sizeof(si->si_ifname), "sb%u", slot);
 }
 
+/* Writes each {key, value} of `set`; stops at the first failure. */
+static int
+sysctl_set_all(const char *const (*set)[2], size_t n, struct ir_err *err)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (sysctl_set(set[i][0], set[i][1], err) == -1)
+			return -1;
+	return 0;
+}
+
 static int
 gateway_init_ns(void *arg)
 {
@@ -128,12 +140,8 @@ gateway_init_ns(void *arg)
 		{ "net/ipv4/conf/all/rp_filter", "1" },
 		{ "net/ipv4/conf/default/rp_filter", "1" },
 	};
-	size_t	 i;
 
-	for (i = 0; i < sizeof(set) / sizeof(set[0]); i++)
-		if (sysctl_set(set[i][0], set[i][1], arg) == -1)
-			return -1;
-	return 0;
+	return sysctl_set_all(set, sizeof(set) / sizeof(set[0]), arg);
 }
 
 static int
@@ -147,12 +155,8 @@ sandbox_init_ns(void *arg)
 		{ "net/ipv6/conf/all/accept_ra", "0" },
 		{ "net/ipv6/conf/default/accept_ra", "0" },
 	};
-	size_t	 i;
 
-	for (i = 0; i < sizeof(set) / sizeof(set[0]); i++)
-		if (sysctl_set(set[i][0], set[i][1], arg) == -1)
-			return -1;
-	return 0;
+	return sysctl_set_all(set, sizeof(set) / sizeof(set[0]), arg);
 }
 
 /* ip rule fwmark -> GW_TABLE, and local default routes in it, both families. */
