@@ -36,8 +36,8 @@ ntab_free(struct ntab *t)
 /*
  * One forward pass over s[0..len) (len <= POL_NAME_MAX): writes the
  * lower-cased bytes to buf, and for each label its start offset and hash.
- * The bytes of a label are gathered in a register, never read back, so the
- * pass costs a few cycles a byte. Returns the number of labels.
+ * The bytes of a label are gathered in a register, never read back from
+ * buf (no store-to-load stalls). Returns the number of labels.
  */
 static size_t
 nh_scan(const char *s, size_t len, unsigned char *buf, uint64_t *lh,

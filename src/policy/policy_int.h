@@ -6,7 +6,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <string.h>
 
 #include "policy.h"
 
@@ -151,8 +150,9 @@ void	ntab_lookup(const struct ntab *, const char *s, size_t len,
 	    uint16_t port, rref best[2]);
 
 /*
- * Names are hashed label by label, right to left, so that one pass over a
- * name yields the hash of every suffix that starts at a label.
+ * Each label of a name is hashed on its own (nh_mix, one forward pass);
+ * label hashes are then combined right to left (nh_combine), so the hash of
+ * every suffix that starts at a label falls out of one walk.
  */
 #define NH_SEED		0x6a09e667f3bcc909ULL
 #define NH_LABELS	((POL_NAME_MAX + 1) / 2)
@@ -172,7 +172,7 @@ nh_combine(uint64_t suffix, uint64_t label)
 	return h ^ (h >> 29);
 }
 
-/* Spreads a name hash for the slot index (low bits) and tag (high bits). */
+/* Spreads a name hash; its low bits pick the slot. */
 static inline uint64_t
 nh_final(uint64_t h)
 {
