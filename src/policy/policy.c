@@ -20,6 +20,7 @@ struct policy {
 	uint32_t	 nanyports;
 	int		 catchall;	/* a catch-all deny was given */
 	int		 name_rules[2];	/* any HOST/WILD rule, per list */
+	unsigned	 refs;		/* policy_hold() / policy_free() */
 };
 
 struct pol_guard {
@@ -166,7 +167,8 @@ policy_index(struct policy *p, enum pol_list list)
 void
 policy_free(struct policy *p)
 {
-	if (p == NULL)
+	if (p == NULL ||
+	    __atomic_sub_fetch(&p->refs, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
 	free_rules(p->rules[POL_DENY], p->nrules[POL_DENY]);
 	free_rules(p->rules[POL_ALLOW], p->nrules[POL_ALLOW]);
@@ -192,6 +194,7 @@ policy_compile(const char *const *allow, size_t nallow,
 		err_set(err, errno, "out of memory");
 		return NULL;
 	}
+	p->refs = 1;
 	if (parse_list(deny, ndeny, POL_DENY, &p->rules[POL_DENY], err) == -1)
 		goto fail_parse;
 	p->nrules[POL_DENY] = ndeny;
@@ -213,6 +216,14 @@ policy_compile(const char *const *allow, size_t nallow,
 fail_parse:
 	policy_free(p);
 	return NULL;
+}
+
+struct policy *
+policy_hold(struct policy *p)
+{
+	if (p != NULL)
+		__atomic_add_fetch(&p->refs, 1, __ATOMIC_RELAXED);
+	return p;
 }
 
 enum pol_mode

@@ -89,6 +89,15 @@ struct policy	*policy_compile(const char *const *allow, size_t nallow,
 void		 policy_free(struct policy *);
 
 /*
+ * A compiled policy is immutable, so threads share it freely. It is
+ * reference counted: policy_hold() takes a reference (and returns `p`),
+ * policy_free() drops one and frees the policy with the last. Both are
+ * thread-safe, so a live policy change swaps in a new policy while
+ * evaluations in flight finish with the old one.
+ */
+struct policy	*policy_hold(struct policy *p);
+
+/*
  * The guard list: address prefixes blocked for every sandbox whatever its
  * policy (SPEC 2). Only address rules without ports are accepted. It is
  * compiled once per runner and passed to every evaluation.
