@@ -444,14 +444,13 @@ gateway_sandbox_info(const struct gw_sandbox *sb, struct gw_sandbox_info *out)
 	*out = sb->sb_info;
 }
 
-struct gw_sandbox *
-gateway_sandbox_lookup(const struct gateway *gw, const struct sockaddr *sa)
+int
+gateway_slot_of(const struct gateway *gw, const struct sockaddr *sa)
 {
 	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
 	const uint8_t		*b;
 	uint64_t		 hi = 0, lo = 0, pool = 0, mask;
 	uint32_t		 a, off;
-	unsigned		 slot;
 	int			 i;
 
 	if (sa->sa_family == AF_INET) {
@@ -459,7 +458,7 @@ gateway_sandbox_lookup(const struct gateway *gw, const struct sockaddr *sa)
 		goto v4;
 	}
 	if (sa->sa_family != AF_INET6)
-		return NULL;
+		return -1;
 	b = s6->sin6_addr.s6_addr;
 	if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
 		a = (uint32_t)b[12] << 24 | (uint32_t)b[13] << 16 |
@@ -473,16 +472,27 @@ gateway_sandbox_lookup(const struct gateway *gw, const struct sockaddr *sa)
 	}
 	mask = gw->gw_plen6 == 64 ? 0 : ((uint64_t)1 << (64 - gw->gw_plen6)) - 1;
 	if ((hi & ~mask) != pool || lo != 2 || (hi & mask) >= gw->gw_nslots)
-		return NULL;
-	return gw->gw_slots[hi & mask];
+		return -1;
+	return (int)(hi & mask);
 v4:
 	off = a - gw->gw_pool4;
-	if (a < gw->gw_pool4 || (off & 3) != 2)
-		return NULL;
-	slot = off >> 2;
-	if (slot >= gw->gw_nslots)
-		return NULL;
-	return gw->gw_slots[slot];
+	if (a < gw->gw_pool4 || (off & 3) != 2 || (off >> 2) >= gw->gw_nslots)
+		return -1;
+	return (int)(off >> 2);
+}
+
+struct gw_sandbox *
+gateway_sandbox_lookup(const struct gateway *gw, const struct sockaddr *sa)
+{
+	int	 slot = gateway_slot_of(gw, sa);
+
+	return slot < 0 ? NULL : gw->gw_slots[slot];
+}
+
+unsigned
+gateway_nslots(const struct gateway *gw)
+{
+	return gw->gw_nslots;
 }
 
 /* "<name>-sb<digits>" */

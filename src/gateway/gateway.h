@@ -137,6 +137,17 @@ struct gw_sandbox *gateway_sandbox_lookup(const struct gateway *gw,
 	    const struct sockaddr *sa);
 
 /*
+ * The slot whose sandbox address is `sa` (as gateway_sandbox_lookup(), but
+ * whether or not a sandbox holds the slot now), or -1. It reads only what
+ * gateway_create() fixed, so any thread may call it at any time: the proxy
+ * and the DNS view keep their own per-slot tables indexed by it.
+ */
+int	gateway_slot_of(const struct gateway *gw, const struct sockaddr *sa);
+
+/* The number of slots; valid slots are 0 .. gateway_nslots() - 1. */
+unsigned gateway_nslots(const struct gateway *gw);
+
+/*
  * A socket(domain, type, protocol) created inside the gateway namespace, for
  * a caller that stays in its own. `type` may carry SOCK_NONBLOCK and
  * SOCK_CLOEXEC. Returns the fd, or -1.
