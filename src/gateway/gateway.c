@@ -495,6 +495,18 @@ gateway_nslots(const struct gateway *gw)
 	return gw->gw_nslots;
 }
 
+void
+gateway_ports(const struct gateway *gw, uint16_t *tcp, uint16_t *udp,
+    uint16_t *dns)
+{
+	if (tcp != NULL)
+		*tcp = gw->gw_tcp_port;
+	if (udp != NULL)
+		*udp = gw->gw_udp_port;
+	if (dns != NULL)
+		*dns = gw->gw_dns_port;
+}
+
 /* "<name>-sb<digits>" */
 static int
 is_sandbox_ns(const char *ent, const char *name)

@@ -147,6 +147,10 @@ int	gateway_slot_of(const struct gateway *gw, const struct sockaddr *sa);
 /* The number of slots; valid slots are 0 .. gateway_nslots() - 1. */
 unsigned gateway_nslots(const struct gateway *gw);
 
+/* The listener ports of the ruleset (gc_tcp_port, ...); NULL to skip. */
+void	gateway_ports(const struct gateway *gw, uint16_t *tcp, uint16_t *udp,
+	    uint16_t *dns);
+
 /*
  * A socket(domain, type, protocol) created inside the gateway namespace, for
  * a caller that stays in its own. `type` may carry SOCK_NONBLOCK and
