@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <idn2.h>
-#include <ifaddrs.h>
 #include <jansson.h>
 #include <netinet/in.h>
 #include <stdint.h>
@@ -19,6 +18,7 @@
 
 #include "../policy/policy.h"
 #include "../profiles/profiles.h"
+#include "../runner/guard.h"
 
 #define QLEN	300	/* a str_quote()d argument, 64 bytes of it shown */
 
@@ -55,8 +55,6 @@ struct check {
 	int			 have_network;	/* --network, --allow or --deny */
 	int			 json;
 	struct strv		 allow, deny, guard;
-	char			 (*host_addrs)[INET6_ADDRSTRLEN];
-	size_t			 nhost_addrs;
 
 	struct profiles		*catalog;
 	struct policy		*pol;
@@ -129,7 +127,6 @@ check_free(struct check *c)
 	free(c->allow.v);
 	free(c->deny.v);
 	free(c->guard.v);
-	free(c->host_addrs);
 	json_decref(c->network);
 	policy_free(c->pol);
 	pol_guard_free(c->gd);
@@ -323,63 +320,18 @@ done:
 	return rc;
 }
 
-/* This host's own addresses, which SPEC 2 puts in the guard list. */
-static int
-host_addrs(struct check *c, struct ir_err *err)
-{
-	struct ifaddrs	*ifs, *ifa;
-	const void	*a;
-	size_t		 n = 0;
-
-	if (getifaddrs(&ifs) == -1)
-		return err_set(err, errno, "getifaddrs: %s", strerror(errno));
-	for (ifa = ifs; ifa != NULL; ifa = ifa->ifa_next)
-		n++;
-	if (n && (c->host_addrs = calloc(n, sizeof(*c->host_addrs))) ==
-	    NULL) {
-		freeifaddrs(ifs);
-		return err_set(err, ENOMEM, "out of memory");
-	}
-	for (ifa = ifs; ifa != NULL; ifa = ifa->ifa_next) {
-		if (ifa->ifa_addr == NULL)
-			continue;
-		if (ifa->ifa_addr->sa_family == AF_INET)
-			a = &((struct sockaddr_in *)(void *)
-			    ifa->ifa_addr)->sin_addr;
-		else if (ifa->ifa_addr->sa_family == AF_INET6)
-			a = &((struct sockaddr_in6 *)(void *)
-			    ifa->ifa_addr)->sin6_addr;
-		else
-			continue;
-		if (inet_ntop(ifa->ifa_addr->sa_family, a,
-		    c->host_addrs[c->nhost_addrs], INET6_ADDRSTRLEN) != NULL)
-			c->nhost_addrs++;
-	}
-	freeifaddrs(ifs);
-	return 0;
-}
-
 /* Returns a CLI exit code; CLI_OK when c->gd is set. */
 static int
 guard_build(struct check *c)
 {
-	struct ir_err	 err;
-	size_t		 i;
+	struct ir_err		 err;
+	struct gateway_config	 gc;
 
 	if (c->guard.n == 0) {
-		for (i = 0; i < pol_guard_ndefaults; i++)
-			if (strv_add(&c->guard, pol_guard_defaults[i]) == -1)
-				goto nomem;
-		if (host_addrs(c, &err) == -1) {
-			cli_warnx("guard list: %s", err.msg);
-			return CLI_FAIL;
-		}
-		for (i = 0; i < c->nhost_addrs; i++)
-			if (strv_add(&c->guard, c->host_addrs[i]) == -1)
-				goto nomem;
-		if ((c->gd = pol_guard_compile(c->guard.v, c->guard.n,
-		    &err)) == NULL) {
-			cli_warnx("guard list: %s", err.msg);
+		/* What a runner with the default configuration guards. */
+		gateway_config_default(&gc);
+		if ((c->gd = runner_guard(&gc, NULL, 0, &err)) == NULL) {
+			cli_warnx("%s", err.msg);
 			return CLI_FAIL;
 		}
 		return CLI_OK;
@@ -390,9 +342,6 @@ guard_build(struct check *c)
 		return CLI_USAGE;
 	}
 	return CLI_OK;
-nomem:
-	cli_warnx("out of memory");
-	return CLI_FAIL;
 }
 
 /* Returns a CLI exit code; CLI_OK when c->pol is set. */
@@ -488,10 +437,11 @@ print_table(struct check *c)
 	int			 wt = 6, wr = 4, n;
 	char			 buf[1024];
 
-	printf("policy: %s, %s (rules: %zu allow, %zu deny); guard: %zu "
-	    "prefixes%s\n", c->source, pol_mode_name(policy_mode(c->pol)),
+	printf("policy: %s, %s (rules: %zu allow, %zu deny); guard: %s\n",
+	    c->source, pol_mode_name(policy_mode(c->pol)),
 	    policy_nrules(c->pol, POL_ALLOW), policy_nrules(c->pol, POL_DENY),
-	    c->guard.n, c->nhost_addrs ? " (with this host's addresses)" : "");
+	    c->guard.n ? "--guard prefixes" : "defaults, this host's "
+	    "addresses and the sandbox pools");
 	for (i = 0; i < c->ntg; i++) {
 		policy_eval(c->pol, c->gd, &c->tg[i].t, &d);
 		if ((n = (int)strlen(c->tg[i].text)) > wt)
