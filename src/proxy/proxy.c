@@ -1,0 +1,435 @@
+/*
+ * proxy.c - the proxy's event loops, its sandbox table and its timers.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "proxy_int.h"
+
+void
+proxy_config_default(struct proxy_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->pc_first_byte_ms = 1000;
+	c->pc_peek_ms = 10000;
+	c->pc_connect_ms = 10000;
+	c->pc_idle_ms = 3600000;
+	c->pc_max_conns = 4096;
+	c->pc_udp_idle_ms = 60000;
+	c->pc_max_flows = 512;
+}
+
+uint64_t
+px_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void
+px_timer_clear(struct loop *lp, struct conn *c)
+{
+	(void)lp;
+	if (c->c_tl != NULL) {
+		TAILQ_REMOVE(&c->c_tl->tl_q, c, c_tq);
+		c->c_tl = NULL;
+	}
+}
+
+void
+px_timer_set(struct loop *lp, struct conn *c, int which)
+{
+	struct tlist	*tl = &lp->lp_timers[which];
+
+	px_timer_clear(lp, c);
+	c->c_tl = tl;
+	c->c_deadline = lp->lp_now + tl->tl_ms;
+	TAILQ_INSERT_TAIL(&tl->tl_q, c, c_tq);
+}
+
+int
+px_epoll_add(struct loop *lp, int fd, uint32_t events, struct pev *ev)
+{
+	struct epoll_event e;
+
+	memset(&e, 0, sizeof(e));
+	e.events = events;
+	e.data.ptr = ev;
+	return epoll_ctl(lp->lp_epfd, EPOLL_CTL_ADD, fd, &e);
+}
+
+struct policy *
+px_sandbox_get(struct proxy *px, unsigned slot, char *id, unsigned *gen)
+{
+	struct px_sandbox	*sb;
+	struct policy		*pol;
+
+	if (slot >= px->px_nslots)
+		return NULL;
+	sb = &px->px_sb[slot];
+	pthread_mutex_lock(&sb->ps_lock);
+	pol = policy_hold(sb->ps_pol);
+	if (id != NULL)
+		memcpy(id, sb->ps_id, PX_ID_MAX);
+	if (gen != NULL)
+		*gen = sb->ps_gen;
+	pthread_mutex_unlock(&sb->ps_lock);
+	return pol;
+}
+
+void
+px_addr_target(const struct sockaddr_in6 *a, struct pol_target *t)
+{
+	memset(t, 0, sizeof(*t));
+	if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr)) {
+		t->family = 4;
+		memcpy(t->addr, &a->sin6_addr.s6_addr[12], 4);
+	} else {
+		t->family = 6;
+		memcpy(t->addr, &a->sin6_addr, 16);
+	}
+	t->port = ntohs(a->sin6_port);
+}
+
+void
+px_sa_unmap(const struct sockaddr_in6 *a, struct sockaddr_storage *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr)) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)out;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = a->sin6_port;
+		memcpy(&s4->sin_addr, &a->sin6_addr.s6_addr[12], 4);
+	} else
+		memcpy(out, a, sizeof(*a));
+}
+
+static void
+loop_expire(struct loop *lp)
+{
+	for (int i = 0; i < TL_N; i++) {
+		struct tlist	*tl = &lp->lp_timers[i];
+		struct conn	*c;
+
+		while ((c = TAILQ_FIRST(&tl->tl_q)) != NULL &&
+		    c->c_deadline <= lp->lp_now)
+			tcp_timeout(lp, c);
+	}
+	udp_expire(lp);
+}
+
+static int
+loop_wait_ms(struct loop *lp)
+{
+	uint64_t	 next = UINT64_MAX;
+
+	for (int i = 0; i < TL_N; i++) {
+		struct conn *c = TAILQ_FIRST(&lp->lp_timers[i].tl_q);
+
+		if (c != NULL && c->c_deadline < next)
+			next = c->c_deadline;
+	}
+	if (!LIST_EMPTY(&lp->lp_flows) && lp->lp_now + 1000 < next)
+		next = lp->lp_now + 1000;
+	if (next == UINT64_MAX)
+		return -1;
+	return next <= lp->lp_now ? 0 : (int)(next - lp->lp_now);
+}
+
+static void *
+loop_main(void *arg)
+{
+	struct loop		*lp = arg;
+	struct proxy		*px = lp->lp_px;
+	struct epoll_event	 evs[64];
+	int			 n;
+
+	while (!__atomic_load_n(&px->px_stop, __ATOMIC_ACQUIRE)) {
+		lp->lp_now = px_now_ms();
+		n = epoll_wait(lp->lp_epfd, evs, 64, loop_wait_ms(lp));
+		lp->lp_now = px_now_ms();
+		for (int i = 0; i < n; i++) {
+			struct pev	*ev = evs[i].data.ptr;
+			uint64_t	 v;
+
+			switch (ev->kind) {
+			case PEV_TCP_LISTEN:
+				tcp_accept(lp);
+				break;
+			case PEV_UDP_LISTEN:
+				udp_recv(lp);
+				break;
+			case PEV_WAKE:
+				if (read(lp->lp_wakefd, &v, sizeof(v)) < 0) {
+					/* EAGAIN: a concurrent wakeup */
+				}
+				break;
+			case PEV_CLIENT:
+				tcp_event(lp, ev->ptr, 0, evs[i].events);
+				break;
+			case PEV_UPSTREAM:
+				tcp_event(lp, ev->ptr, 1, evs[i].events);
+				break;
+			case PEV_FLOW:
+				udp_flow_event(lp, ev->ptr);
+				break;
+			}
+		}
+		if (__atomic_load_n(&px->px_gen, __ATOMIC_ACQUIRE) !=
+		    lp->lp_seen_gen) {
+			lp->lp_seen_gen = __atomic_load_n(&px->px_gen,
+			    __ATOMIC_ACQUIRE);
+			tcp_sandbox_changed(lp);
+			udp_sandbox_changed(lp);
+		}
+		loop_expire(lp);
+	}
+	tcp_close_all(lp);
+	udp_close_all(lp);
+	return NULL;
+}
+
+static void
+loop_wake(struct loop *lp)
+{
+	uint64_t one = 1;
+
+	if (write(lp->lp_wakefd, &one, sizeof(one)) < 0) {
+		/* counter full: the loop is awake anyway */
+	}
+}
+
+static void
+loop_fini(struct loop *lp)
+{
+	if (lp->lp_tcpfd != -1)
+		close(lp->lp_tcpfd);
+	if (lp->lp_udpfd != -1)
+		close(lp->lp_udpfd);
+	if (lp->lp_wakefd != -1)
+		close(lp->lp_wakefd);
+	if (lp->lp_epfd != -1)
+		close(lp->lp_epfd);
+	if (lp->lp_spare != -1)
+		close(lp->lp_spare);
+}
+
+static int
+loop_init(struct proxy *px, struct loop *lp, struct ir_err *err)
+{
+	const struct proxy_config *c = &px->px_cfg;
+	unsigned	 ms[TL_N];
+	uint16_t	 tport, uport;
+
+	lp->lp_px = px;
+	lp->lp_epfd = lp->lp_wakefd = lp->lp_tcpfd = lp->lp_udpfd = -1;
+	lp->lp_spare = -1;
+	ms[TL_FIRST] = c->pc_first_byte_ms;
+	ms[TL_PEEK] = c->pc_peek_ms;
+	ms[TL_CONNECT] = c->pc_connect_ms;
+	ms[TL_IDLE] = c->pc_idle_ms;
+	ms[TL_DRAIN] = 2000;
+	for (int i = 0; i < TL_N; i++) {
+		TAILQ_INIT(&lp->lp_timers[i].tl_q);
+		lp->lp_timers[i].tl_ms = ms[i];
+	}
+	TAILQ_INIT(&lp->lp_conns);
+	LIST_INIT(&lp->lp_flows);
+	lp->lp_ev_tcp.kind = PEV_TCP_LISTEN;
+	lp->lp_ev_udp.kind = PEV_UDP_LISTEN;
+	lp->lp_ev_wake.kind = PEV_WAKE;
+	gateway_ports(px->px_gw, &tport, &uport, NULL);
+	if ((lp->lp_epfd = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
+	    (lp->lp_wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1 ||
+	    (lp->lp_spare = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1) {
+		err_set(err, errno, "proxy: event loop: %s", strerror(errno));
+		return -1;
+	}
+	if ((lp->lp_tcpfd = gateway_listen(px->px_gw, SOCK_STREAM |
+	    SOCK_NONBLOCK | SOCK_CLOEXEC, tport, err)) == -1 ||
+	    (lp->lp_udpfd = gateway_listen(px->px_gw, SOCK_DGRAM |
+	    SOCK_NONBLOCK | SOCK_CLOEXEC, uport, err)) == -1) {
+		err_prefix(err, "proxy: ");
+		return -1;
+	}
+	if (px_epoll_add(lp, lp->lp_tcpfd, EPOLLIN | EPOLLEXCLUSIVE,
+	    &lp->lp_ev_tcp) == -1 ||
+	    px_epoll_add(lp, lp->lp_udpfd, EPOLLIN, &lp->lp_ev_udp) == -1 ||
+	    px_epoll_add(lp, lp->lp_wakefd, EPOLLIN, &lp->lp_ev_wake) == -1) {
+		err_set(err, errno, "proxy: epoll: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void
+proxy_free(struct proxy *px)
+{
+	for (unsigned i = 0; i < px->px_nloops; i++)
+		loop_fini(&px->px_loops[i]);
+	for (unsigned i = 0; i < px->px_nslots; i++) {
+		policy_free(px->px_sb[i].ps_pol);
+		pthread_mutex_destroy(&px->px_sb[i].ps_lock);
+	}
+	free(px->px_loops);
+	free(px->px_sb);
+	free(px);
+}
+
+struct proxy *
+proxy_start(struct gateway *gw, const struct proxy_config *c,
+    const struct proxy_hooks *hooks, const struct pol_guard *guard,
+    struct ir_err *err)
+{
+	struct proxy	*px;
+	unsigned	 started = 0;
+	long		 ncpu;
+	int		 rc;
+
+	if ((px = calloc(1, sizeof(*px))) == NULL)
+		goto oom;
+	px->px_gw = gw;
+	px->px_cfg = *c;
+	if (hooks != NULL)
+		px->px_hooks = *hooks;
+	px->px_guard = guard;
+	px->px_nslots = gateway_nslots(gw);
+	if ((px->px_sb = calloc(px->px_nslots, sizeof(*px->px_sb))) == NULL) {
+		free(px);
+		goto oom;
+	}
+	for (unsigned i = 0; i < px->px_nslots; i++)
+		pthread_mutex_init(&px->px_sb[i].ps_lock, NULL);
+	if ((px->px_nloops = c->pc_threads) == 0) {
+		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+		px->px_nloops = ncpu < 1 ? 1 : ncpu > 64 ? 64 : (unsigned)ncpu;
+	}
+	if ((px->px_loops = calloc(px->px_nloops,
+	    sizeof(*px->px_loops))) == NULL) {
+		px->px_nloops = 0;
+		proxy_free(px);
+		goto oom;
+	}
+	for (unsigned i = 0; i < px->px_nloops; i++)
+		px->px_loops[i].lp_epfd = px->px_loops[i].lp_wakefd =
+		    px->px_loops[i].lp_tcpfd = px->px_loops[i].lp_udpfd =
+		    px->px_loops[i].lp_spare = -1;
+	for (unsigned i = 0; i < px->px_nloops; i++)
+		if (loop_init(px, &px->px_loops[i], err) == -1)
+			goto fail;
+	for (; started < px->px_nloops; started++) {
+		rc = pthread_create(&px->px_loops[started].lp_thread, NULL,
+		    loop_main, &px->px_loops[started]);
+		if (rc != 0) {
+			err_set(err, rc, "proxy: thread: %s", strerror(rc));
+			goto fail;
+		}
+	}
+	return px;
+fail:
+	__atomic_store_n(&px->px_stop, 1, __ATOMIC_RELEASE);
+	for (unsigned i = 0; i < started; i++) {
+		loop_wake(&px->px_loops[i]);
+		pthread_join(px->px_loops[i].lp_thread, NULL);
+	}
+	proxy_free(px);
+	return NULL;
+oom:
+	err_set(err, ENOMEM, "proxy: out of memory");
+	return NULL;
+}
+
+void
+proxy_stop(struct proxy *px)
+{
+	if (px == NULL)
+		return;
+	__atomic_store_n(&px->px_stop, 1, __ATOMIC_RELEASE);
+	for (unsigned i = 0; i < px->px_nloops; i++)
+		loop_wake(&px->px_loops[i]);
+	for (unsigned i = 0; i < px->px_nloops; i++)
+		pthread_join(px->px_loops[i].lp_thread, NULL);
+	proxy_free(px);
+}
+
+static void
+proxy_changed(struct proxy *px)
+{
+	__atomic_add_fetch(&px->px_gen, 1, __ATOMIC_ACQ_REL);
+	for (unsigned i = 0; i < px->px_nloops; i++)
+		loop_wake(&px->px_loops[i]);
+}
+
+int
+proxy_sandbox_set(struct proxy *px, unsigned slot, const char *id,
+    struct policy *pol, struct ir_err *err)
+{
+	struct px_sandbox	*sb;
+	struct policy		*old;
+
+	if (slot >= px->px_nslots)
+		return err_set(err, EINVAL, "proxy: slot %u out of range (%u)",
+		    slot, px->px_nslots);
+	if (pol == NULL)
+		return err_set(err, EINVAL, "proxy: slot %u: no policy", slot);
+	if (strlen(id) >= PX_ID_MAX)
+		return err_set(err, EINVAL, "proxy: sandbox id '%.16s...' is "
+		    "longer than %d", id, PX_ID_MAX - 1);
+	sb = &px->px_sb[slot];
+	pthread_mutex_lock(&sb->ps_lock);
+	old = sb->ps_pol;
+	sb->ps_pol = policy_hold(pol);
+	snprintf(sb->ps_id, sizeof(sb->ps_id), "%s", id);
+	sb->ps_gen++;
+	pthread_mutex_unlock(&sb->ps_lock);
+	policy_free(old);
+	if (old != NULL)
+		proxy_changed(px);
+	return 0;
+}
+
+void
+proxy_sandbox_clear(struct proxy *px, unsigned slot)
+{
+	struct px_sandbox	*sb;
+	struct policy		*old;
+
+	if (slot >= px->px_nslots)
+		return;
+	sb = &px->px_sb[slot];
+	pthread_mutex_lock(&sb->ps_lock);
+	old = sb->ps_pol;
+	sb->ps_pol = NULL;
+	sb->ps_id[0] = '\0';
+	sb->ps_gen++;
+	pthread_mutex_unlock(&sb->ps_lock);
+	policy_free(old);
+	if (old != NULL)
+		proxy_changed(px);
+}
+
+void
+proxy_stats(const struct proxy *px, struct proxy_stats *out)
+{
+	const struct proxy_stats *s = &px->px_stats;
+
+	out->ps_accepted = __atomic_load_n(&s->ps_accepted, __ATOMIC_RELAXED);
+	out->ps_permitted = __atomic_load_n(&s->ps_permitted,
+	    __ATOMIC_RELAXED);
+	out->ps_blocked = __atomic_load_n(&s->ps_blocked, __ATOMIC_RELAXED);
+	out->ps_active = __atomic_load_n(&s->ps_active, __ATOMIC_RELAXED);
+	out->ps_udp_flows = __atomic_load_n(&s->ps_udp_flows,
+	    __ATOMIC_RELAXED);
+	out->ps_udp_blocked = __atomic_load_n(&s->ps_udp_blocked,
+	    __ATOMIC_RELAXED);
+}

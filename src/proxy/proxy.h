@@ -1,0 +1,123 @@
+/*
+ * proxy.h - the transparent proxy: every TCP connection and UDP flow a
+ * sandbox opens arrives here (by TPROXY, see gateway.h) and is decided by
+ * the sandbox's policy before a single byte leaves the host.
+ *
+ * One event loop per thread (SO_REUSEPORT listeners in the gateway), all
+ * non-blocking. Per TCP connection: the sandbox comes from the source
+ * address (gateway_slot_of), the destination from the local address. If no
+ * name could change the verdict, it is decided at accept (blocked: RST).
+ * Otherwise the proxy peeks: a TLS ClientHello's SNI, else an HTTP/1.x Host,
+ * else the names this sandbox's own DNS lookups gave the destination (the
+ * hooks below). A name from SNI or Host is trusted for a permit only if the
+ * runner resolved it to the destination for this sandbox (ph_maps); then
+ * the upstream connection goes to that destination, from the runner's own
+ * network namespace. Blocked after a peek: a TLS access_denied alert, an
+ * HTTP 403 naming host and rule, or a RST. Permitted: bytes move with
+ * splice(2); half-close and resets are passed on.
+ *
+ * UDP (not DNS, which the DNS view owns) is decided per flow by address
+ * rules only (SPEC 2, "Other traffic") and relayed datagram by datagram.
+ *
+ * Every decision, and the end of every permitted connection, is an audit
+ * event (audit.h). docs/proxy.md has the states, timeouts and limits.
+ */
+#ifndef ISORUN_PROXY_H
+#define ISORUN_PROXY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "../common/err.h"
+#include "../gateway/gateway.h"
+#include "../policy/policy.h"
+
+#define PROXY_NAMES_MAX	8	/* DNS names considered per destination */
+
+struct proxy_config {
+	unsigned pc_threads;		/* event loops; 0: one per CPU */
+	unsigned pc_first_byte_ms;	/* peek: wait this long for the first
+					   byte, then decide by DNS names
+					   (server-first protocols); 1000 */
+	unsigned pc_peek_ms;		/* peek: a complete hello or head
+					   within this; 10000 */
+	unsigned pc_connect_ms;		/* upstream connect; 10000 */
+	unsigned pc_idle_ms;		/* no byte either way; 3600000 */
+	unsigned pc_max_conns;		/* per sandbox, TCP; 4096 */
+	unsigned pc_udp_idle_ms;	/* a UDP flow's lifetime without
+					   traffic; 60000 */
+	unsigned pc_max_flows;		/* per sandbox, UDP; 512 */
+};
+
+/*
+ * What the DNS view tells the proxy (all may be NULL: no DNS names, and no
+ * name from SNI or Host is ever trusted for a permit). Called from the
+ * proxy's threads, concurrently; they must not block.
+ */
+struct proxy_hooks {
+	void	*ph_arg;
+	/*
+	 * The names this sandbox's lookups returned for `dst` (port ignored):
+	 * fills at most `max` names whose bytes live in `buf` (`buflen`).
+	 * Returns the number filled.
+	 */
+	size_t	(*ph_names)(void *arg, unsigned slot,
+		    const struct sockaddr *dst, struct pol_name *names,
+		    size_t max, char *buf, size_t buflen);
+	/* 1 if the runner resolved `name` to `dst` for this sandbox. */
+	int	(*ph_maps)(void *arg, unsigned slot, const char *name,
+		    size_t len, const struct sockaddr *dst);
+	/* A connection starts / stops using `dst` (keeps cache entries). */
+	void	(*ph_hold)(void *arg, unsigned slot, const struct sockaddr *dst);
+	void	(*ph_release)(void *arg, unsigned slot,
+		    const struct sockaddr *dst);
+};
+
+struct proxy_stats {
+	uint64_t ps_accepted;		/* TCP connections accepted */
+	uint64_t ps_permitted;
+	uint64_t ps_blocked;
+	uint64_t ps_active;		/* open now */
+	uint64_t ps_udp_flows;		/* UDP flows permitted */
+	uint64_t ps_udp_blocked;	/* UDP flows blocked */
+};
+
+struct proxy;
+
+void	proxy_config_default(struct proxy_config *c);
+
+/*
+ * Opens the TCP and UDP listeners in `gw` (gc_tcp_port, gc_udp_port) and
+ * starts the event loops. `guard` (borrowed; must outlive the proxy) is
+ * evaluated for every sandbox; it should hold the host's own addresses and
+ * the gateway's pools (see runner_guard()). `hooks` is copied. No sandbox
+ * has a policy yet: connections from a slot without one are reset.
+ */
+struct proxy *proxy_start(struct gateway *gw, const struct proxy_config *c,
+	    const struct proxy_hooks *hooks, const struct pol_guard *guard,
+	    struct ir_err *err);
+
+/*
+ * Stops the loops, closes every connection and listener, frees `p`.
+ * After it returns, the gateway's TPROXY rules find no socket: sandboxes
+ * have no way out.
+ */
+void	proxy_stop(struct proxy *p);
+
+/*
+ * Sets (or replaces: a live change) the policy of the sandbox in `slot`,
+ * whose id appears in audit events. The proxy takes its own reference
+ * (policy_hold). On a replacement, connections open under the old policy
+ * that the new one blocks are closed (with an audit event); the others go
+ * on.
+ */
+int	proxy_sandbox_set(struct proxy *p, unsigned slot, const char *id,
+	    struct policy *pol, struct ir_err *err);
+
+/* Forgets the sandbox in `slot` and closes all its connections and flows. */
+void	proxy_sandbox_clear(struct proxy *p, unsigned slot);
+
+void	proxy_stats(const struct proxy *p, struct proxy_stats *out);
+
+#endif

@@ -1,0 +1,159 @@
+/*
+ * proxy_int.h - what proxy.c, tcp.c and udp.c share. Not a contract.
+ */
+#ifndef ISORUN_PROXY_INT_H
+#define ISORUN_PROXY_INT_H
+
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/queue.h>
+
+#include "../audit/audit.h"
+#include "../peek/peek.h"
+#include "proxy.h"
+
+#define PX_ID_MAX	64
+
+/* What an epoll event points at. */
+enum pev_kind {
+	PEV_TCP_LISTEN,
+	PEV_UDP_LISTEN,
+	PEV_WAKE,		/* the loop's eventfd */
+	PEV_CLIENT,		/* a connection's sandbox side */
+	PEV_UPSTREAM,		/* a connection's upstream side */
+	PEV_FLOW,		/* a UDP flow's upstream socket */
+};
+
+struct pev {
+	enum pev_kind	 kind;
+	void		*ptr;
+};
+
+/* A sandbox as the proxy sees it: one per slot, shared by the loops. */
+struct px_sandbox {
+	pthread_mutex_t	 ps_lock;	/* guards ps_pol, ps_id, ps_gen */
+	struct policy	*ps_pol;	/* NULL: no sandbox in this slot */
+	char		 ps_id[PX_ID_MAX];
+	unsigned	 ps_gen;	/* bumped by every set and clear */
+	unsigned	 ps_conns;	/* atomic: open TCP connections */
+	unsigned	 ps_flows;	/* atomic: UDP flows */
+};
+
+/*
+ * A timer list: every member has the same timeout, so appending keeps it
+ * sorted by deadline and the head is always the next to expire.
+ */
+struct conn;
+TAILQ_HEAD(connq, conn);
+struct tlist {
+	struct connq	 tl_q;
+	unsigned	 tl_ms;
+};
+
+enum { TL_FIRST, TL_PEEK, TL_CONNECT, TL_IDLE, TL_DRAIN, TL_N };
+
+struct flow;
+LIST_HEAD(flowlist, flow);
+
+struct loop {
+	struct proxy	*lp_px;
+	pthread_t	 lp_thread;
+	int		 lp_epfd;
+	int		 lp_wakefd;	/* eventfd: stop, or sandboxes changed */
+	int		 lp_tcpfd, lp_udpfd;
+	int		 lp_spare;	/* kept open for EMFILE */
+	struct pev	 lp_ev_tcp, lp_ev_udp, lp_ev_wake;
+	struct tlist	 lp_timers[TL_N];
+	struct connq	 lp_conns;	/* every open connection */
+	struct flowlist	 lp_flows;
+	uint64_t	 lp_now;	/* ms, CLOCK_MONOTONIC, per wakeup */
+	unsigned	 lp_seen_gen;	/* px_gen last handled */
+};
+
+struct proxy {
+	struct gateway		*px_gw;
+	struct proxy_config	 px_cfg;
+	struct proxy_hooks	 px_hooks;
+	const struct pol_guard	*px_guard;
+	unsigned		 px_nslots;
+	struct px_sandbox	*px_sb;		/* [px_nslots] */
+	unsigned		 px_nloops;
+	struct loop		*px_loops;
+	int			 px_stop;	/* atomic */
+	unsigned		 px_gen;	/* atomic: sandbox changes */
+	struct proxy_stats	 px_stats;	/* atomic counters */
+};
+
+/* A TCP connection's life. */
+enum conn_state {
+	CS_PEEK,	/* reading the client's first bytes for a name */
+	CS_CONNECT,	/* permitted; upstream connect in progress */
+	CS_RELAY,	/* flushing peeked bytes, then splicing both ways */
+	CS_DRAIN,	/* blocked after a peek: the alert or the 403 was
+			   sent and our side shut; reading until the client
+			   closes so that it gets them before any reset */
+};
+
+struct conn {
+	struct loop		*c_lp;
+	enum conn_state		 c_state;
+	int			 c_fd[2];	/* [0] client, [1] upstream */
+	struct pev		 c_ev[2];
+	int			 c_pipe[2][2];	/* [dir][r/w]; dir 0: up */
+	size_t			 c_inpipe[2];
+	uint8_t			 c_eof[2];	/* read EOF from side */
+	uint8_t			 c_shut[2];	/* shut write on side */
+	unsigned		 c_slot, c_gen;
+	struct policy		*c_pol;		/* the deciding policy */
+	struct sockaddr_in6	 c_src, c_dst;	/* v4 as v4-mapped */
+	uint64_t		 c_start;	/* ms */
+	uint64_t		 c_bytes[2];	/* [0] up, [1] down */
+	/* peek */
+	uint8_t			*c_buf;
+	size_t			 c_len, c_cap, c_off;
+	enum peek_rc		 c_kind;	/* peek_classify() */
+	union {
+		struct tls_hello	 tls;
+		struct http_head	 http;
+	}			 c_p;
+	/* the name that decided, and where it came from */
+	char			 c_name[256];
+	uint16_t		 c_namelen;
+	enum audit_name_source	 c_namesrc;
+	int			 c_held;	/* ph_hold done */
+	/* timers */
+	struct tlist		*c_tl;
+	uint64_t		 c_deadline;
+	TAILQ_ENTRY(conn)	 c_tq;
+	TAILQ_ENTRY(conn)	 c_all;
+};
+
+/* proxy.c */
+uint64_t	px_now_ms(void);
+void		px_timer_set(struct loop *, struct conn *, int which);
+void		px_timer_clear(struct loop *, struct conn *);
+int		px_epoll_add(struct loop *, int fd, uint32_t events,
+		    struct pev *);
+/* The sandbox's policy (a reference the caller drops) and id, or NULL. */
+struct policy	*px_sandbox_get(struct proxy *, unsigned slot, char *id,
+		    unsigned *gen);
+void		 px_addr_target(const struct sockaddr_in6 *, struct pol_target *);
+void		 px_sa_unmap(const struct sockaddr_in6 *,
+		    struct sockaddr_storage *);
+
+/* tcp.c */
+void	tcp_accept(struct loop *);
+void	tcp_event(struct loop *, struct conn *, int side, uint32_t events);
+void	tcp_timeout(struct loop *, struct conn *);
+void	tcp_close_all(struct loop *);
+/* Sandbox `slot` changed: re-decide or close its connections. */
+void	tcp_sandbox_changed(struct loop *);
+
+/* udp.c */
+void	udp_recv(struct loop *);
+void	udp_flow_event(struct loop *, struct flow *);
+void	udp_expire(struct loop *);
+void	udp_close_all(struct loop *);
+void	udp_sandbox_changed(struct loop *);
+
+#endif

@@ -1,0 +1,773 @@
+/*
+ * tcp.c - one TCP connection from a sandbox, from accept to close.
+ *
+ * The states are in proxy_int.h (enum conn_state). Sockets are registered
+ * edge-triggered for input and output once, so every handler does all the
+ * work it can until EAGAIN; what to wait for follows from the buffers.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "proxy_int.h"
+
+#define PEEK_BUF_FIRST	2048
+#define PIPE_CAP	65536
+#define REASON_MAX	512
+
+static void
+set_linger0(int fd)
+{
+	struct linger l = { 1, 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+}
+
+static void
+stat_add(uint64_t *v, int64_t d)
+{
+	__atomic_add_fetch(v, (uint64_t)d, __ATOMIC_RELAXED);
+}
+
+static void
+conn_audit(struct conn *c, enum audit_kind kind, int allowed,
+    const char *rule, const char *reason)
+{
+	struct audit_event	 ev;
+	char			 id[PX_ID_MAX];
+	struct px_sandbox	*sb = &c->c_lp->lp_px->px_sb[c->c_slot];
+
+	pthread_mutex_lock(&sb->ps_lock);
+	memcpy(id, sb->ps_id, sizeof(id));
+	pthread_mutex_unlock(&sb->ps_lock);
+	memset(&ev, 0, sizeof(ev));
+	ev.ae_sandbox = id;
+	ev.ae_kind = kind;
+	ev.ae_proto = AUDIT_TCP;
+	px_sa_unmap(&c->c_src, &ev.ae_src);
+	px_sa_unmap(&c->c_dst, &ev.ae_dst);
+	if (c->c_namelen > 0) {
+		ev.ae_name = c->c_name;
+		ev.ae_namelen = c->c_namelen;
+	}
+	ev.ae_name_source = c->c_namesrc;
+	ev.ae_allowed = allowed;
+	ev.ae_rule = rule;
+	ev.ae_reason = reason;
+	if (kind == AUDIT_CLOSE) {
+		ev.ae_bytes_up = c->c_bytes[0];
+		ev.ae_bytes_down = c->c_bytes[1];
+		ev.ae_duration_ms = c->c_lp->lp_now - c->c_start;
+	}
+	audit_emit(&ev);
+}
+
+/*
+ * Frees `c`. `rst`: end both sockets with a reset (SO_LINGER 0) instead of
+ * a FIN, so that a failure on one side is seen as one on the other.
+ */
+static void
+conn_free(struct loop *lp, struct conn *c, int rst, const char *why)
+{
+	struct proxy		*px = lp->lp_px;
+	const struct proxy_hooks *h = &px->px_hooks;
+	struct sockaddr_storage	 dst;
+
+	if (c->c_state == CS_RELAY || c->c_state == CS_CONNECT)
+		conn_audit(c, AUDIT_CLOSE, 1, NULL, why);
+	for (int i = 0; i < 2; i++) {
+		for (int j = 0; j < 2; j++)
+			if (c->c_pipe[i][j] != -1)
+				close(c->c_pipe[i][j]);
+		if (c->c_fd[i] == -1)
+			continue;
+		if (rst)
+			set_linger0(c->c_fd[i]);
+		close(c->c_fd[i]);
+	}
+	if (c->c_held && h->ph_release != NULL) {
+		px_sa_unmap(&c->c_dst, &dst);
+		h->ph_release(h->ph_arg, c->c_slot, (struct sockaddr *)&dst);
+	}
+	px_timer_clear(lp, c);
+	TAILQ_REMOVE(&lp->lp_conns, c, c_all);
+	__atomic_sub_fetch(&px->px_sb[c->c_slot].ps_conns, 1,
+	    __ATOMIC_RELAXED);
+	stat_add(&px->px_stats.ps_active, -1);
+	policy_free(c->c_pol);
+	free(c->c_buf);
+	free(c);
+}
+
+static int
+conn_register(struct loop *lp, struct conn *c, int side)
+{
+	c->c_ev[side].kind = side == 0 ? PEV_CLIENT : PEV_UPSTREAM;
+	c->c_ev[side].ptr = c;
+	return px_epoll_add(lp, c->c_fd[side],
+	    EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, &c->c_ev[side]);
+}
+
+/* Refreshes the idle timer, at most once a second per connection. */
+static void
+conn_touch(struct loop *lp, struct conn *c)
+{
+	if (c->c_tl == &lp->lp_timers[TL_IDLE] &&
+	    c->c_deadline >= lp->lp_now + lp->lp_timers[TL_IDLE].tl_ms - 1000)
+		return;
+	px_timer_set(lp, c, TL_IDLE);
+}
+
+/*
+ * Moves bytes both ways until nothing moves. Returns -1 if `c` was freed.
+ */
+static int
+conn_pump(struct loop *lp, struct conn *c)
+{
+	ssize_t	 n;
+	int	 progress, moved = 0;
+
+	/* The peeked bytes go first, by plain send. */
+	while (c->c_buf != NULL && c->c_off < c->c_len) {
+		n = send(c->c_fd[1], c->c_buf + c->c_off, c->c_len - c->c_off,
+		    MSG_NOSIGNAL);
+		if (n > 0) {
+			c->c_off += (size_t)n;
+			c->c_bytes[0] += (uint64_t)n;
+			moved = 1;
+			continue;
+		}
+		if (n == -1 && errno == EAGAIN)
+			break;
+		conn_free(lp, c, 1, "upstream send failed");
+		return -1;
+	}
+	if (c->c_buf != NULL && c->c_off == c->c_len) {
+		free(c->c_buf);
+		c->c_buf = NULL;
+		c->c_len = c->c_cap = c->c_off = 0;
+	}
+	for (int dir = 0; dir < 2; dir++) {
+		int	 from = c->c_fd[dir], to = c->c_fd[!dir];
+
+		if (dir == 0 && c->c_buf != NULL)
+			continue;
+		do {
+			progress = 0;
+			if (!c->c_eof[dir] && c->c_inpipe[dir] < PIPE_CAP) {
+				n = splice(from, NULL, c->c_pipe[dir][1], NULL,
+				    PIPE_CAP - c->c_inpipe[dir],
+				    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+				if (n > 0) {
+					c->c_inpipe[dir] += (size_t)n;
+					progress = 1;
+				} else if (n == 0) {
+					c->c_eof[dir] = 1;
+					progress = 1;
+				} else if (errno != EAGAIN) {
+					conn_free(lp, c, 1, dir == 0 ?
+					    "reset by the sandbox" :
+					    "reset by upstream");
+					return -1;
+				}
+			}
+			if (c->c_inpipe[dir] > 0) {
+				n = splice(c->c_pipe[dir][0], NULL, to, NULL,
+				    c->c_inpipe[dir],
+				    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+				if (n > 0) {
+					c->c_inpipe[dir] -= (size_t)n;
+					c->c_bytes[dir] += (uint64_t)n;
+					progress = 1;
+				} else if (n == -1 && errno != EAGAIN) {
+					conn_free(lp, c, 1, dir == 0 ?
+					    "reset by upstream" :
+					    "reset by the sandbox");
+					return -1;
+				}
+			}
+			if (c->c_eof[dir] && c->c_inpipe[dir] == 0 &&
+			    !c->c_shut[dir]) {
+				shutdown(to, SHUT_WR);
+				c->c_shut[dir] = 1;
+			}
+			moved |= progress;
+		} while (progress);
+	}
+	if (c->c_shut[0] && c->c_shut[1]) {
+		conn_free(lp, c, 0, "closed");
+		return -1;
+	}
+	if (moved)
+		conn_touch(lp, c);
+	return 0;
+}
+
+static void
+conn_relay(struct loop *lp, struct conn *c)
+{
+	for (int dir = 0; dir < 2; dir++) {
+		if (pipe2(c->c_pipe[dir], O_NONBLOCK | O_CLOEXEC) == -1) {
+			conn_free(lp, c, 1, "out of file descriptors");
+			return;
+		}
+	}
+	c->c_state = CS_RELAY;
+	px_timer_set(lp, c, TL_IDLE);
+	conn_pump(lp, c);
+}
+
+static void
+conn_connect(struct loop *lp, struct conn *c)
+{
+	struct sockaddr_storage	 dst;
+	socklen_t		 len;
+	int			 fd, on = 1;
+
+	px_sa_unmap(&c->c_dst, &dst);
+	len = dst.ss_family == AF_INET ? sizeof(struct sockaddr_in) :
+	    sizeof(struct sockaddr_in6);
+	fd = socket(dst.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (fd == -1) {
+		conn_free(lp, c, 1, "upstream socket: out of resources");
+		return;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	c->c_fd[1] = fd;
+	c->c_state = CS_CONNECT;
+	if (connect(fd, (struct sockaddr *)&dst, len) == -1 &&
+	    errno != EINPROGRESS) {
+		conn_free(lp, c, 1, strerror(errno));
+		return;
+	}
+	if (conn_register(lp, c, 1) == -1 ||
+	    (c->c_ev[0].ptr == NULL && conn_register(lp, c, 0) == -1)) {
+		conn_free(lp, c, 1, "epoll: out of resources");
+		return;
+	}
+	px_timer_set(lp, c, TL_CONNECT);
+}
+
+static void
+conn_connected(struct loop *lp, struct conn *c)
+{
+	int		 e = 0;
+	socklen_t	 len = sizeof(e);
+	char		 why[128];
+
+	if (getsockopt(c->c_fd[1], SOL_SOCKET, SO_ERROR, &e, &len) == -1)
+		e = errno;
+	if (e == EINPROGRESS || e == EALREADY)
+		return;
+	if (e != 0) {
+		snprintf(why, sizeof(why), "upstream connect: %s",
+		    strerror(e));
+		conn_free(lp, c, 1, why);
+		return;
+	}
+	conn_relay(lp, c);
+}
+
+/* Blocked after a peek: say why in the protocol the client speaks. */
+static void
+conn_refuse(struct loop *lp, struct conn *c, const char *rule)
+{
+	char		 resp[2048];
+	ssize_t		 n = 0;
+
+	if (c->c_kind == PEEK_TLS) {
+		n = TLS_ALERT_LEN;
+		memcpy(resp, tls_alert_access_denied(), TLS_ALERT_LEN);
+	} else if (c->c_kind == PEEK_HTTP) {
+		char			 a[INET6_ADDRSTRLEN];
+		struct sockaddr_storage	 dst;
+
+		px_sa_unmap(&c->c_dst, &dst);
+		if (dst.ss_family == AF_INET)
+			inet_ntop(AF_INET, &((struct sockaddr_in *)&dst)->
+			    sin_addr, a, sizeof(a));
+		else
+			inet_ntop(AF_INET6, &c->c_dst.sin6_addr, a, sizeof(a));
+		n = http_forbidden(resp, sizeof(resp), c->c_namelen > 0 ?
+		    c->c_name : a, rule);
+	}
+	if (n <= 0 || (size_t)n > sizeof(resp)) {
+		conn_free(lp, c, 1, NULL);
+		return;
+	}
+	if (send(c->c_fd[0], resp, (size_t)n, MSG_NOSIGNAL) != n) {
+		conn_free(lp, c, 1, NULL);
+		return;
+	}
+	shutdown(c->c_fd[0], SHUT_WR);
+	free(c->c_buf);
+	c->c_buf = NULL;
+	c->c_state = CS_DRAIN;
+	px_timer_set(lp, c, TL_DRAIN);
+}
+
+static void
+conn_set_name(struct conn *c, const char *s, size_t len,
+    enum audit_name_source src)
+{
+	if (len >= sizeof(c->c_name))
+		len = sizeof(c->c_name) - 1;
+	memcpy(c->c_name, s, len);
+	c->c_name[len] = '\0';
+	c->c_namelen = (uint16_t)len;
+	c->c_namesrc = src;
+}
+
+/*
+ * The verdict of `pol` for `c` with its name (if any) or else the
+ * sandbox's DNS names for the destination. Writes the deciding rule and a
+ * reason. A permit that rests on a name from SNI or Host stands only if the
+ * runner resolved that name to the destination for this sandbox.
+ */
+static int
+conn_eval(struct loop *lp, struct conn *c, const struct policy *pol,
+    int use_dns, const char **rule, char *reason, size_t rlen)
+{
+	struct proxy		*px = lp->lp_px;
+	const struct proxy_hooks *h = &px->px_hooks;
+	struct pol_target	 t;
+	struct pol_decision	 d;
+	struct pol_name		 names[PROXY_NAMES_MAX];
+	char			 nbuf[PROXY_NAMES_MAX * 256];
+	struct sockaddr_storage	 dst;
+	char			 a[INET6_ADDRSTRLEN];
+
+	px_addr_target(&c->c_dst, &t);
+	px_sa_unmap(&c->c_dst, &dst);
+	if (c->c_namelen > 0 && c->c_namesrc != AUDIT_NAME_DNS) {
+		names[0].s = c->c_name;
+		names[0].len = c->c_namelen;
+		t.names = names;
+		t.nnames = 1;
+	} else if (use_dns && h->ph_names != NULL) {
+		t.nnames = h->ph_names(h->ph_arg, c->c_slot,
+		    (struct sockaddr *)&dst, names, PROXY_NAMES_MAX, nbuf,
+		    sizeof(nbuf));
+		t.names = names;
+	}
+	policy_eval(pol, px->px_guard, &t, &d);
+	*rule = pol_decision_rule(&d);
+	policy_explain(pol, &t, &d, reason, rlen);
+	if (d.name >= 0 && (size_t)d.name < t.nnames &&
+	    (c->c_namelen == 0 || c->c_namesrc == AUDIT_NAME_DNS))
+		conn_set_name(c, t.names[d.name].s, t.names[d.name].len,
+		    AUDIT_NAME_DNS);
+	if (d.verdict != POL_PERMITTED || d.basis != POL_BY_RULE ||
+	    d.name < 0 || c->c_namesrc == AUDIT_NAME_DNS)
+		return d.verdict == POL_PERMITTED;
+	if (h->ph_maps != NULL && h->ph_maps(h->ph_arg, c->c_slot, c->c_name,
+	    c->c_namelen, (struct sockaddr *)&dst))
+		return 1;
+	if (dst.ss_family == AF_INET)
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&dst)->sin_addr, a,
+		    sizeof(a));
+	else
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&dst)->sin6_addr,
+		    a, sizeof(a));
+	snprintf(reason, rlen, "%s '%s' matches allow rule '%s' but the "
+	    "runner never resolved it to %s for this sandbox",
+	    c->c_namesrc == AUDIT_NAME_SNI ? "SNI" : "Host", c->c_name, *rule,
+	    a);
+	*rule = "unresolved-name";
+	return 0;
+}
+
+/* Decides `c` now: connects it upstream, or refuses it. */
+static void
+conn_decide(struct loop *lp, struct conn *c, int peeked)
+{
+	struct proxy	*px = lp->lp_px;
+	const char	*rule;
+	char		 reason[REASON_MAX];
+	int		 ok;
+
+	ok = conn_eval(lp, c, c->c_pol, 1, &rule, reason, sizeof(reason));
+	conn_audit(c, AUDIT_CONNECT, ok, rule, reason);
+	if (!ok) {
+		stat_add(&px->px_stats.ps_blocked, 1);
+		if (peeked)
+			conn_refuse(lp, c, rule);
+		else
+			conn_free(lp, c, 1, NULL);
+		return;
+	}
+	stat_add(&px->px_stats.ps_permitted, 1);
+	if (px->px_hooks.ph_hold != NULL) {
+		struct sockaddr_storage dst;
+
+		px_sa_unmap(&c->c_dst, &dst);
+		px->px_hooks.ph_hold(px->px_hooks.ph_arg, c->c_slot,
+		    (struct sockaddr *)&dst);
+		c->c_held = 1;
+	}
+	conn_connect(lp, c);
+}
+
+/* Blocked by a malformed or ambiguous hello or head: no name we can trust. */
+static void
+conn_bad(struct loop *lp, struct conn *c, const char *why)
+{
+	char	 reason[REASON_MAX];
+
+	snprintf(reason, sizeof(reason), "%s: %s",
+	    c->c_kind == PEEK_TLS ? "TLS ClientHello" : "HTTP request head",
+	    why);
+	conn_audit(c, AUDIT_CONNECT, 0, "malformed", reason);
+	stat_add(&c->c_lp->lp_px->px_stats.ps_blocked, 1);
+	conn_refuse(lp, c, "malformed");
+}
+
+/*
+ * Runs the parser on what was read. Returns 1 when the connection was
+ * decided (or freed), 0 to read more.
+ */
+static int
+conn_parse(struct loop *lp, struct conn *c)
+{
+	enum peek_rc	 rc;
+
+	if (c->c_kind == PEEK_MORE) {
+		c->c_kind = peek_classify(c->c_buf, c->c_len);
+		if (c->c_kind == PEEK_TLS)
+			peek_tls_init(&c->c_p.tls);
+		else if (c->c_kind == PEEK_HTTP)
+			peek_http_init(&c->c_p.http);
+	}
+	switch (c->c_kind) {
+	case PEEK_TLS:
+		rc = peek_tls_feed(&c->c_p.tls, c->c_buf, c->c_len);
+		if (rc == PEEK_BAD)
+			conn_bad(lp, c, c->c_p.tls.th_why);
+		else if (rc == PEEK_DONE && c->c_p.tls.th_namelen > 0)
+			conn_set_name(c, c->c_p.tls.th_name,
+			    c->c_p.tls.th_namelen, AUDIT_NAME_SNI);
+		break;
+	case PEEK_HTTP:
+		rc = peek_http_feed(&c->c_p.http, c->c_buf, c->c_len);
+		if (rc == PEEK_BAD)
+			conn_bad(lp, c, c->c_p.http.hh_why);
+		else if (rc == PEEK_DONE && c->c_p.http.hh_hostlen > 0 &&
+		    !c->c_p.http.hh_host_ip)
+			conn_set_name(c, c->c_p.http.hh_host,
+			    c->c_p.http.hh_hostlen, AUDIT_NAME_HOST);
+		break;
+	case PEEK_OTHER:
+		rc = PEEK_DONE;
+		break;
+	default:
+		return 0;
+	}
+	if (rc == PEEK_MORE)
+		return 0;
+	if (rc == PEEK_DONE)
+		conn_decide(lp, c, 1);
+	return 1;
+}
+
+static void
+conn_peek(struct loop *lp, struct conn *c)
+{
+	size_t	 max;
+	ssize_t	 n;
+	uint8_t	*nb;
+
+	for (;;) {
+		max = c->c_kind == PEEK_HTTP ? PEEK_HTTP_MAX : PEEK_TLS_WIRE_MAX;
+		if (c->c_len == c->c_cap) {
+			size_t ncap = c->c_cap == 0 ? PEEK_BUF_FIRST :
+			    c->c_cap * 2;
+
+			if (ncap > max + 64)
+				ncap = max + 64;
+			if (ncap <= c->c_cap) {
+				conn_bad(lp, c, "more than the peek limit "
+				    "without a complete message");
+				return;
+			}
+			if ((nb = realloc(c->c_buf, ncap)) == NULL) {
+				conn_free(lp, c, 1, NULL);
+				return;
+			}
+			c->c_buf = nb;
+			c->c_cap = ncap;
+		}
+		n = recv(c->c_fd[0], c->c_buf + c->c_len, c->c_cap - c->c_len,
+		    0);
+		if (n > 0) {
+			if (c->c_len == 0)
+				px_timer_set(lp, c, TL_PEEK);
+			c->c_len += (size_t)n;
+			if (conn_parse(lp, c))
+				return;
+			continue;
+		}
+		if (n == -1 && errno == EAGAIN)
+			return;
+		if (n == 0 && (c->c_kind == PEEK_MORE ||
+		    c->c_kind == PEEK_OTHER)) {
+			/* Sent what it had and shut: decide by DNS names. */
+			c->c_eof[0] = 1;
+			c->c_kind = PEEK_OTHER;
+			conn_decide(lp, c, 1);
+			return;
+		}
+		/* Reset, or closed in the middle of a hello or head. */
+		conn_free(lp, c, 1, NULL);
+		return;
+	}
+}
+
+static void
+conn_drain(struct loop *lp, struct conn *c)
+{
+	char	 buf[4096];
+	ssize_t	 n;
+
+	while ((n = recv(c->c_fd[0], buf, sizeof(buf), 0)) > 0)
+		;
+	if (n == 0 || errno != EAGAIN)
+		conn_free(lp, c, 0, NULL);
+}
+
+void
+tcp_event(struct loop *lp, struct conn *c, int side, uint32_t events)
+{
+	(void)events;
+	switch (c->c_state) {
+	case CS_PEEK:
+		if (side == 0)
+			conn_peek(lp, c);
+		break;
+	case CS_CONNECT:
+		if (side == 1)
+			conn_connected(lp, c);
+		break;
+	case CS_RELAY:
+		conn_pump(lp, c);
+		break;
+	case CS_DRAIN:
+		if (side == 0)
+			conn_drain(lp, c);
+		break;
+	}
+}
+
+void
+tcp_timeout(struct loop *lp, struct conn *c)
+{
+	char	 why[128];
+
+	switch (c->c_state) {
+	case CS_PEEK:
+		px_timer_clear(lp, c);
+		if (c->c_kind == PEEK_MORE || c->c_kind == PEEK_OTHER) {
+			/* Server-first protocol, or too little to tell. */
+			c->c_kind = PEEK_OTHER;
+			conn_decide(lp, c, 0);
+			return;
+		}
+		snprintf(why, sizeof(why), "incomplete after %u ms",
+		    lp->lp_timers[TL_PEEK].tl_ms);
+		conn_bad(lp, c, why);
+		return;
+	case CS_CONNECT:
+		snprintf(why, sizeof(why), "upstream connect: no answer in "
+		    "%u ms", lp->lp_timers[TL_CONNECT].tl_ms);
+		conn_free(lp, c, 1, why);
+		return;
+	case CS_RELAY:
+		snprintf(why, sizeof(why), "idle for %u ms",
+		    lp->lp_timers[TL_IDLE].tl_ms);
+		conn_free(lp, c, 1, why);
+		return;
+	case CS_DRAIN:
+		conn_free(lp, c, 1, NULL);
+		return;
+	}
+}
+
+static void
+accept_refuse(struct proxy *px, int fd, const struct sockaddr_in6 *src,
+    const struct sockaddr_in6 *dst, const char *id, const char *rule,
+    const char *reason)
+{
+	struct audit_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.ae_sandbox = id;
+	ev.ae_kind = AUDIT_CONNECT;
+	ev.ae_proto = AUDIT_TCP;
+	px_sa_unmap(src, &ev.ae_src);
+	px_sa_unmap(dst, &ev.ae_dst);
+	ev.ae_rule = rule;
+	ev.ae_reason = reason;
+	audit_emit(&ev);
+	stat_add(&px->px_stats.ps_blocked, 1);
+	set_linger0(fd);
+	close(fd);
+}
+
+static void
+conn_new(struct loop *lp, int fd, const struct sockaddr_in6 *src)
+{
+	struct proxy		*px = lp->lp_px;
+	struct sockaddr_in6	 dst;
+	socklen_t		 len = sizeof(dst);
+	struct pol_target	 t;
+	struct pol_decision	 d;
+	struct policy		*pol;
+	struct conn		*c;
+	char			 id[PX_ID_MAX], why[128];
+	unsigned		 gen, n;
+	int			 slot, on = 1;
+
+	stat_add(&px->px_stats.ps_accepted, 1);
+	if (getsockname(fd, (struct sockaddr *)&dst, &len) == -1 ||
+	    dst.sin6_family != AF_INET6) {
+		set_linger0(fd);
+		close(fd);
+		return;
+	}
+	slot = gateway_slot_of(px->px_gw, (const struct sockaddr *)src);
+	if (slot < 0 || (pol = px_sandbox_get(px, (unsigned)slot, id,
+	    &gen)) == NULL) {
+		accept_refuse(px, fd, src, &dst, "", "no-sandbox",
+		    "no sandbox holds this source address");
+		return;
+	}
+	n = __atomic_add_fetch(&px->px_sb[slot].ps_conns, 1,
+	    __ATOMIC_RELAXED);
+	if (n > px->px_cfg.pc_max_conns) {
+		__atomic_sub_fetch(&px->px_sb[slot].ps_conns, 1,
+		    __ATOMIC_RELAXED);
+		snprintf(why, sizeof(why), "the sandbox has %u connections "
+		    "open, the limit", px->px_cfg.pc_max_conns);
+		accept_refuse(px, fd, src, &dst, id, "limit", why);
+		policy_free(pol);
+		return;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		__atomic_sub_fetch(&px->px_sb[slot].ps_conns, 1,
+		    __ATOMIC_RELAXED);
+		accept_refuse(px, fd, src, &dst, id, "limit", "out of memory");
+		policy_free(pol);
+		return;
+	}
+	stat_add(&px->px_stats.ps_active, 1);
+	c->c_lp = lp;
+	c->c_fd[0] = fd;
+	c->c_fd[1] = -1;
+	for (int i = 0; i < 2; i++)
+		c->c_pipe[i][0] = c->c_pipe[i][1] = -1;
+	c->c_slot = (unsigned)slot;
+	c->c_gen = gen;
+	c->c_pol = pol;
+	c->c_src = *src;
+	c->c_dst = dst;
+	c->c_start = lp->lp_now;
+	c->c_kind = PEEK_MORE;
+	TAILQ_INSERT_TAIL(&lp->lp_conns, c, c_all);
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+
+	px_addr_target(&dst, &t);
+	policy_eval(pol, px->px_guard, &t, &d);
+	if (!d.name_matters) {
+		conn_decide(lp, c, 0);
+		return;
+	}
+	c->c_state = CS_PEEK;
+	if (conn_register(lp, c, 0) == -1) {
+		conn_free(lp, c, 1, NULL);
+		return;
+	}
+	px_timer_set(lp, c, TL_FIRST);
+}
+
+void
+tcp_accept(struct loop *lp)
+{
+	struct sockaddr_in6	 src;
+	socklen_t		 len;
+	int			 fd;
+
+	for (;;) {
+		len = sizeof(src);
+		fd = accept4(lp->lp_tcpfd, (struct sockaddr *)&src, &len,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd >= 0) {
+			if (src.sin6_family != AF_INET6) {
+				close(fd);
+				continue;
+			}
+			conn_new(lp, fd, &src);
+			continue;
+		}
+		if (errno == EMFILE || errno == ENFILE) {
+			/* Refuse one rather than spin on a full table. */
+			close(lp->lp_spare);
+			if ((fd = accept(lp->lp_tcpfd, NULL, NULL)) != -1) {
+				set_linger0(fd);
+				close(fd);
+			}
+			lp->lp_spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+			continue;
+		}
+		if (errno == ECONNABORTED || errno == EINTR)
+			continue;
+		return;
+	}
+}
+
+void
+tcp_sandbox_changed(struct loop *lp)
+{
+	struct proxy	*px = lp->lp_px;
+	struct conn	*c, *next;
+	struct policy	*pol;
+	const char	*rule;
+	char		 reason[REASON_MAX];
+	unsigned	 gen;
+
+	for (c = TAILQ_FIRST(&lp->lp_conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, c_all);
+		pol = px_sandbox_get(px, c->c_slot, NULL, &gen);
+		if (gen == c->c_gen) {
+			policy_free(pol);
+			continue;
+		}
+		if (pol == NULL) {
+			conn_free(lp, c, 1, "sandbox destroyed");
+			continue;
+		}
+		policy_free(c->c_pol);
+		c->c_pol = pol;
+		c->c_gen = gen;
+		if (c->c_state != CS_RELAY && c->c_state != CS_CONNECT)
+			continue;
+		if (conn_eval(lp, c, pol, 1, &rule, reason, sizeof(reason)))
+			continue;
+		conn_audit(c, AUDIT_CONNECT, 0, rule, reason);
+		conn_free(lp, c, 1, "blocked by a policy change");
+	}
+}
+
+void
+tcp_close_all(struct loop *lp)
+{
+	struct conn *c;
+
+	while ((c = TAILQ_FIRST(&lp->lp_conns)) != NULL)
+		conn_free(lp, c, 1, "runner stopping");
+}
