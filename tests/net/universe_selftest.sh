@@ -54,9 +54,11 @@ same() {
 	if [ "$2" = "$3" ]; then ok "$1"; else nok "$1" "got '$2', want '$3'"; fi
 }
 
-# --- up
+# --- up (with an extra certificate name and DNS record)
+printf 'host-record=extra.test,192.0.2.12\ncname=alias2.test,extra.test\n' >"$T/extra.conf"
 t0=$(date +%s%N)
-if universe_up "$U"; then ok "universe_up"; else
+if UNIVERSE_TLS_NAMES='extra.test *.extra.test' UNIVERSE_DNS_EXTRA="$T/extra.conf" \
+    universe_up "$U"; then ok "universe_up"; else
 	nok "universe_up" "failed"
 	exit 1
 fi
@@ -165,6 +167,14 @@ h curl -s -m 5 --cacert "$UNIVERSE_CA" --resolve nope.invalid:443:192.0.2.12 \
 rc=$?
 check "a name not on the certificate fails" '[ "$rc" -eq 60 ]' "curl exited $rc"
 
+ip=$(h "$PY" -I "$LIB/dnsq.py" 192.0.2.53 extra.test | awk '$3 == "A" { print $4 }')
+same "UNIVERSE_DNS_EXTRA record" "$ip" 192.0.2.12
+same "UNIVERSE_DNS_EXTRA CNAME" "$(h "$PY" -I "$LIB/dnsq.py" 192.0.2.53 alias2.test | tr '\n' ';')" \
+    "status: NOERROR;alias2.test 60 CNAME extra.test;extra.test 60 A 192.0.2.12;"
+out=$(h curl -sS -m 5 --cacert "$UNIVERSE_CA" --resolve "a.extra.test:443:$ip" \
+    https://a.extra.test/e 2>&1)
+same "UNIVERSE_TLS_NAMES on the certificate" "$out" "wan 192.0.2.12 host=a.extra.test path=/e"
+
 # --- banner, echo, sink
 out=$(printf 'hello\n' | h socat -t 1 - TCP:203.0.113.10:22 2>&1 | tr -d '\r' | tr '\n' ' ')
 same "ssh-like banner then echo" "$out" "SSH-2.0-wan hello "
@@ -254,6 +264,13 @@ rc=$?
 check "universe_wan_count: bad protocol is an error naming it" \
     '[ $rc -ne 0 ] && echo "$out" | grep -q "sctp"' "rc=$rc: $out"
 
+universe_logs_reset "$U"
+same "universe_logs_reset empties the logs" \
+    "$(cat "$UNIVERSE_WAN_LOG" "$UNIVERSE_DNS_LOG" "$UNIVERSE_HOST_LOG" | wc -c)" 0
+h curl -s -m 5 http://192.0.2.10/after-reset >/dev/null
+logged "the log goes on after a reset" '"path":"/after-reset"'
+same "... from its first line" "$(grep -c . "$UNIVERSE_WAN_LOG")" 1
+
 # --- more addresses
 universe_wan_addr "$U" 192.0.2.77 2001:db8:1::77
 out=$(h curl -sS -m 5 http://192.0.2.77/ 2>&1)
@@ -265,6 +282,16 @@ rc=$?
 check "universe_wan_addr: an address outside the plan is refused" \
     '[ $rc -ne 0 ] && echo "$out" | grep -q "10.0.0.1"' "rc=$rc: $out"
 check "... and not added" '! ip -n "$U-wan" addr show | grep -q 10.0.0.1' "added"
+
+universe_wan_route_back "$U" 100.80.0.0/16 2001:db8:4000::/48
+r=$(ip -n "$U-wan" route show 100.80.0.0/16; ip -n "$U-wan" -6 route show 2001:db8:4000::/48)
+check "universe_wan_route_back adds routes via the host" \
+    'echo "$r" | grep -q "100.80.0.0/16 via 198.51.100.1 dev host0" &&
+     echo "$r" | grep -q "2001:db8:4000::/48 via 2001:db8:ffff::1 dev host0"' "$r"
+out=$(universe_wan_route_back "$U" 10.0.0.0/8 2>&1)
+rc=$?
+check "universe_wan_route_back refuses other prefixes" \
+    '[ $rc -ne 0 ] && echo "$out" | grep -q 10.0.0.0/8' "rc=$rc: $out"
 
 # --- error paths
 out=$(universe_up bad-name 2>&1)
