@@ -17,6 +17,7 @@ T=$(mktemp -d)
 PY=$(_universe_py)
 
 ok() { echo "ok - $1"; }
+nslist() { ls /run/netns 2>/dev/null; }
 nok() { echo "not ok - $1: $2"; }
 check() {	# check NAME SH-CONDITION WHY
 	if eval "$2"; then ok "$1"; else nok "$1" "$3"; fi
@@ -71,8 +72,8 @@ check "env file names the universe" \
        [ "$UNIVERSE_HOST_NS" = "$U-host" ] && [ -s "$UNIVERSE_CA" ] )' \
     "$(cat "$UNIVERSE_DIR/env" 2>&1 | head -n 3)"
 check "namespaces exist" \
-    'ip netns list | grep -q "^$U-host\b" && ip netns list | grep -q "^$U-wan\b"' \
-    "$(ip netns list | tr '\n' ' ')"
+    'nslist | grep -q "^$U-host\b" && nslist | grep -q "^$U-wan\b"' \
+    "$(nslist | tr '\n' ' ')"
 universe_check_closed "$U" 2>"$T/closed"
 rc=$?
 check "both namespaces are closed (only lo and the veth, no default route)" \
@@ -311,15 +312,15 @@ ip netns add "$U2-wan"
 out=$(universe_up "$U2" 2>&1)
 rc=$?
 check "universe_up: refuses if NAME-wan exists, and leaves it alone" \
-    '[ $rc -ne 0 ] && ip netns list | grep -q "^$U2-wan\b" &&
-     ! ip netns list | grep -q "^$U2-host\b"' "rc=$rc: $out"
+    '[ $rc -ne 0 ] && nslist | grep -q "^$U2-wan\b" &&
+     ! nslist | grep -q "^$U2-host\b"' "rc=$rc: $out"
 ip netns del "$U2-wan"
 echo 'no-such-dnsmasq-option=1' >"$T/bad.conf"
 out=$(UNIVERSE_DNS_EXTRA="$T/bad.conf" universe_up "$U2" 2>&1)
 rc=$?
 check "universe_up: a server that fails to start fails the whole" \
     '[ $rc -ne 0 ] && echo "$out" | grep -q "dnsmasq"' "rc=$rc: $out"
-left=$(ip netns list | grep "^$U2-"; ls -d "$(universe_dir "$U2")" 2>/dev/null;
+left=$(nslist | grep "^$U2-"; ls -d "$(universe_dir "$U2")" 2>/dev/null;
     ps -eo args | grep -F "$U2-universe" | grep -v grep)
 same "... and removes everything it made" "$left" ""
 out=$(UNIVERSE_DNS_EXTRA="$T/missing" universe_up "$U2" 2>&1)
@@ -334,7 +335,7 @@ d=$UNIVERSE_DIR
 universe_down "$U"
 rc=$?
 same "universe_down" "$rc" 0
-same "no namespace left" "$(ip netns list | grep "^$U-")" ""
+same "no namespace left" "$(nslist | grep "^$U-")" ""
 same "no server process left" "$(ps -eo pid,args | grep -F "$U-universe" | grep -v grep)" ""
 alive=''
 for p in $pids; do [ -d "/proc/$p" ] && alive="$alive $p"; done
@@ -368,7 +369,7 @@ EOF
 	fi
 	kill -TERM "$cp"
 	wait "$cp"
-	left=$(ip netns list | grep "^$U3-"; ls -d "$(universe_dir "$U3")" 2>/dev/null;
+	left=$(nslist | grep "^$U3-"; ls -d "$(universe_dir "$U3")" 2>/dev/null;
 	    ps -eo args | grep -e "$U3-universe" | grep -v grep)
 	same "killed ($when) test leaves nothing behind" "$left" ""
 done
