@@ -143,6 +143,15 @@ h curl -s -m 5 http://192.0.2.12/k1 http://192.0.2.12/k2 >/dev/null
 logged "keep-alive connection logged once with its paths" \
     '"path":"/k1",.*"requests":2,.*"paths":\["/k1","/k2"\]'
 
+out=$(printf 'GET /lf HTTP/1.1\nHost: lf.test\nConnection: close\n\n' |
+    h socat -t 2 - TCP:192.0.2.10:80 | tail -n 1)
+same "http with bare LF line ends" "$out" "wan 192.0.2.10 host=lf.test path=/lf"
+out=$(printf 'NONSENSE\r\n\r\n' | h socat -t 2 - TCP:192.0.2.10:80 | head -n 1 | tr -d '\r')
+same "a malformed request gets 400" "$out" "HTTP/1.1 400 Bad Request"
+logged "... and is logged with an error" '"dst":"192.0.2.10","dport":80,.*"error":"bad request line"'
+printf 'GET /trunc HTTP/1.1\r\nHost: t' | h socat -t 2 - TCP:192.0.2.10:80 >/dev/null
+logged "a truncated request head is logged" '"error":"truncated request head"'
+
 # --- HTTPS
 out=$(h curl -sS -m 5 --cacert "$UNIVERSE_CA" \
     --resolve api.example.com:443:192.0.2.10 https://api.example.com/t 2>&1)
