@@ -106,6 +106,8 @@ host_parse(struct http_head *h, const uint8_t *s, size_t n, int need_port,
 			return bad(h, "%s %s: an IPv6 literal must be in "
 			    "brackets", what, q);
 		hlen = colon != NULL ? (size_t)(colon - s) : n;
+		if (hlen == 0)
+			return bad(h, "%s %s has no host", what, q);
 		k = peek_host_check((const char *)s, hlen, &hp->hp_len, what,
 		    h->hh_why, sizeof(h->hh_why));
 		if (k == PEEK_HOST_BAD) {

@@ -17,6 +17,7 @@
  * PEEK_CORPUS=DIR writes every case to DIR/fuzz_tls_hello and
  * DIR/fuzz_http_head (the fuzzers' seed corpora).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1485,6 +1486,7 @@ static const struct hbad {
 	{ "HTTP/1.1 without Host", "GET / HTTP/1.1\r\nAccept: */*\r\n\r\n", 0,
 	    "HTTP/1.1 request without Host" },
 	{ "Host with an empty port", H11("a.example:"), 0, "invalid port" },
+	{ "Host with only a port", H11(":80"), 0, "Host ':80' has no host" },
 	{ "Host with port 0", H11("a.example:0"), 0, "invalid port" },
 	{ "Host with port 65536", H11("a.example:65536"), 0, "invalid port" },
 	{ "Host with a long port", H11("a.example:000080"), 0,
@@ -1756,9 +1758,11 @@ corpus_write(const char *dir, const char *sub, const char *desc,
 	FILE	*f;
 
 	for (i = 0; desc[i] != '\0' && i < sizeof(name) - 1; i++)
-		name[i] = (desc[i] >= 'a' && desc[i] <= 'z') ||
-		    (desc[i] >= '0' && desc[i] <= '9') ? desc[i] : '-';
+		name[i] = isalnum((unsigned char)desc[i]) ?
+		    (char)tolower((unsigned char)desc[i]) : '-';
 	name[i] = '\0';
+	if (n > 32768)		/* keep the corpora small */
+		return;
 	snprintf(path, sizeof(path), "%s/%s", dir, sub);
 	if (mkdir(path, 0755) == -1 && errno != EEXIST)
 		return;
