@@ -98,7 +98,8 @@ void		 peek_tls_init(struct tls_hello *);
  *   PEEK_BAD   th_why says why. Caps are enforced as soon as a length is
  *              declared, before its bytes arrive: a hello over PEEK_TLS_MAX,
  *              records over PEEK_TLS_WIRE_MAX, a record over 16384 bytes.
- * The proxy never needs to buffer more than PEEK_TLS_WIRE_MAX bytes.
+ * The proxy never needs to buffer more than PEEK_TLS_WIRE_MAX bytes: with
+ * that many, the result is never PEEK_MORE.
  */
 enum peek_rc	 peek_tls_feed(struct tls_hello *, const uint8_t *buf,
 		    size_t len);
@@ -146,8 +147,9 @@ void		 peek_http_init(struct http_head *);
  * Parses buf[0..len), the bytes received so far. Returns PEEK_MORE until the
  * empty line that ends the head has arrived (it needs the whole head, to see
  * every Host header); PEEK_DONE with the results; PEEK_BAD with hh_why, also
- * as soon as PEEK_HTTP_MAX bytes hold no complete head. The body, or a next
- * request, after hh_used is not looked at.
+ * as soon as PEEK_HTTP_MAX bytes hold no complete head (so with that many,
+ * the result is never PEEK_MORE). The body, or a next request, after
+ * hh_used is not looked at.
  */
 enum peek_rc	 peek_http_feed(struct http_head *, const uint8_t *buf,
 		    size_t len);

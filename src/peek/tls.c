@@ -321,6 +321,10 @@ rec_header(struct tls_hello *t, const uint8_t *p, size_t avail)
 {
 	unsigned v, n;
 
+	/* a record is at least 6 bytes: never wait with a full buffer */
+	if (t->th_off + 6 > PEEK_TLS_WIRE_MAX)
+		return bad(t, "ClientHello records exceed %d bytes",
+		    PEEK_TLS_WIRE_MAX);
 	if (p[0] != REC_HANDSHAKE) {
 		if (t->th_off == 0 && (p[0] & 0x80))
 			return bad(t, "SSLv2-compatible ClientHello, not "

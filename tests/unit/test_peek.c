@@ -1308,6 +1308,33 @@ tls_linear(void)
 	T_CHECK(ms < 1000, "%zu bytes one at a time took %.0f ms", IN.n, ms);
 }
 
+/*
+ * Records that end 3 bytes short of PEEK_TLS_WIRE_MAX, then the start of
+ * another header: a full buffer must be BAD at once, not wait for more.
+ */
+static void
+tls_wire_full(void)
+{
+	struct buf	*b = &IN;
+	struct res	 r;
+	size_t		 i;
+
+	b->n = 0;
+	big_hello(b, 30000, 16384);	/* leaves the message in M */
+	b->n = 0;
+	records(b, M.b, 6, 6);
+	for (i = 0; i < 21843; i++)
+		records(b, M.b + 6 + i, 1, 1);
+	T_CHECK(b->n == PEEK_TLS_WIRE_MAX - 3, "built %zu bytes", b->n);
+	put(b, "\x16\x03\x01", 3);
+	run_tls(b->b, b->n - 3, ONE_SHOT, 0, 0, &r);
+	T_CHECK(r.rc == PEEK_MORE, "%zu bytes: %s %s", b->n - 3,
+	    rc_name(r.rc), r.why);
+	run_tls(b->b, b->n, ONE_SHOT, 0, 0, &r);
+	T_CHECK(r.rc == PEEK_BAD, "%zu bytes: %s", b->n, rc_name(r.rc));
+	T_STREQ(r.why, "ClientHello records exceed 131072 bytes");
+}
+
 /* A shrinking buffer is the caller's bug; it is BAD, not a crash. */
 static void
 shrink(void)
@@ -1813,6 +1840,7 @@ main(void)
 		T_RUN(tls_bad(&tbad[i]), "tls bad: %s", tbad[i].desc);
 	T_RUN(tls_16mib(), "tls: 16 MiB refused from the first 9 bytes");
 	T_RUN(tls_linear(), "tls: 60 KiB one byte per call in linear time");
+	T_RUN(tls_wire_full(), "tls: a full buffer is never MORE");
 	T_RUN(shrink(), "a shrinking buffer is BAD");
 	for (i = 0; i < NELEM(hgood); i++)
 		T_RUN(http_good(&hgood[i]), "http good: %s", hgood[i].desc);
