@@ -1,0 +1,871 @@
+/*
+ * launch.c - building a sandbox's root and starting bwrap with the init.
+ *
+ * The runner forks one child. The child joins the sandbox's network
+ * namespace, unshares a mount namespace of its own (slave of the runner's,
+ * so host unmounts such as `ip netns del` still reach it), mounts a tmpfs
+ * on <dir>/mnt and builds the root there out of overlays whose upper layers
+ * live on that tmpfs, writes /etc/resolv.conf and /etc/hosts, and execs
+ * bwrap. Nothing is mounted in the runner's namespace: when the sandbox's
+ * last process exits, the namespace and every mount in it go, so a crashed
+ * runner leaks no mounts and destroy has none to undo.
+ *
+ * The runner may be multi-threaded, so the child only makes system calls:
+ * every path, option string and argument is prepared here before fork(),
+ * as a list of operations (struct mop) the child runs in order. The first
+ * failing operation is reported to the parent through a close-on-exec pipe
+ * with its index, so the message names the step and the path.
+ *
+ * bwrap stays the runner's child (destroy reaps it); the init does not
+ * depend on the runner: it lives until destroy kills it, unless a lifeline
+ * pipe was asked for.
+ */
+#include "sb_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <jansson.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "proto.h"
+
+#define LAUNCH_TIMEOUT_MS	10000
+
+/* Descriptors of the bwrap process (see proto.h for the init's). */
+#define FD_SECCOMP	6
+#define FD_INFO		7
+#define FD_ERRPIPE	8
+
+enum mop_kind {
+	MO_MOUNT,	/* mount(arg, path, arg, flags, opts) */
+	MO_MKDIR,	/* mkdir path, then chown/chmod to uid/gid/mode */
+	MO_SYMLINK,	/* symlink arg at path */
+	MO_WHITEOUT,	/* overlayfs whiteout (char 0:0) at path */
+	MO_ROOT,	/* path is the root the *AT operations resolve in */
+	MO_DIRAT,	/* make sure path (one name) exists in the root */
+	MO_FILEAT,	/* write arg (len bytes) as path/opts in the root */
+};
+
+struct mop {
+	enum mop_kind	 mo_kind;
+	char		*mo_path;
+	char		*mo_arg;
+	char		*mo_opts;
+	unsigned long	 mo_flags;
+	size_t		 mo_len;
+	mode_t		 mo_mode;
+	uid_t		 mo_uid;
+	gid_t		 mo_gid;
+};
+
+struct plan {
+	struct mop	*pl_ops;
+	size_t		 pl_n;
+	size_t		 pl_cap;
+	int		 pl_nomem;
+	char		**pl_argv;	/* bwrap's */
+	size_t		 pl_argc;
+	size_t		 pl_argcap;
+};
+
+/* What the child reports when an operation fails. */
+struct child_err {
+	int	 ce_op;		/* index into pl_ops, or a CE_ step */
+	int	 ce_errno;
+};
+#define CE_NETNS	(-1)
+#define CE_UNSHARE	(-2)
+#define CE_SLAVE	(-3)
+#define CE_FDS		(-4)
+#define CE_EXEC		(-5)
+
+static char *
+xstrdup(struct plan *pl, const char *s)
+{
+	char	*d;
+
+	if (s == NULL)
+		return NULL;
+	if ((d = strdup(s)) == NULL)
+		pl->pl_nomem = 1;
+	return d;
+}
+
+static void
+op_add(struct plan *pl, enum mop_kind kind, const char *path,
+    const char *arg, const char *opts, unsigned long flags, mode_t mode)
+{
+	struct mop	*m, *n;
+
+	if (pl->pl_n == pl->pl_cap) {
+		pl->pl_cap = pl->pl_cap ? pl->pl_cap * 2 : 32;
+		n = realloc(pl->pl_ops, pl->pl_cap * sizeof(*n));
+		if (n == NULL) {
+			pl->pl_nomem = 1;
+			pl->pl_cap = pl->pl_n;
+			return;
+		}
+		pl->pl_ops = n;
+	}
+	m = &pl->pl_ops[pl->pl_n++];
+	memset(m, 0, sizeof(*m));
+	m->mo_kind = kind;
+	m->mo_path = xstrdup(pl, path);
+	m->mo_arg = xstrdup(pl, arg);
+	m->mo_opts = xstrdup(pl, opts);
+	m->mo_flags = flags;
+	m->mo_mode = mode;
+	if (arg != NULL)
+		m->mo_len = strlen(arg);
+}
+
+static void
+op_mkdir(struct plan *pl, const char *path, mode_t mode, uid_t uid,
+    gid_t gid)
+{
+	op_add(pl, MO_MKDIR, path, NULL, NULL, 0, mode);
+	if (pl->pl_n > 0) {
+		pl->pl_ops[pl->pl_n - 1].mo_uid = uid;
+		pl->pl_ops[pl->pl_n - 1].mo_gid = gid;
+	}
+}
+
+static void
+arg_add(struct plan *pl, const char *a)
+{
+	char	**n;
+
+	if (pl->pl_argc + 2 > pl->pl_argcap) {
+		pl->pl_argcap = pl->pl_argcap ? pl->pl_argcap * 2 : 64;
+		n = realloc(pl->pl_argv, pl->pl_argcap * sizeof(*n));
+		if (n == NULL) {
+			pl->pl_nomem = 1;
+			pl->pl_argcap = pl->pl_argc;
+			return;
+		}
+		pl->pl_argv = n;
+	}
+	pl->pl_argv[pl->pl_argc++] = xstrdup(pl, a);
+	pl->pl_argv[pl->pl_argc] = NULL;
+}
+
+static void
+plan_free(struct plan *pl)
+{
+	size_t	 i;
+
+	for (i = 0; i < pl->pl_n; i++) {
+		free(pl->pl_ops[i].mo_path);
+		free(pl->pl_ops[i].mo_arg);
+		free(pl->pl_ops[i].mo_opts);
+	}
+	free(pl->pl_ops);
+	for (i = 0; i < pl->pl_argc; i++)
+		free(pl->pl_argv[i]);
+	free(pl->pl_argv);
+}
+
+static char *
+fmt(struct plan *pl, const char *f, ...) __attribute__((format(printf, 2, 3)));
+
+static char *
+fmt(struct plan *pl, const char *f, ...)
+{
+	va_list	 ap;
+	char	*s;
+	int	 n;
+
+	va_start(ap, f);
+	n = vasprintf(&s, f, ap);
+	va_end(ap);
+	if (n == -1) {
+		pl->pl_nomem = 1;
+		return NULL;
+	}
+	return s;
+}
+
+/* Host files no sandbox sees, relative to /etc. */
+static const char *const hidden_etc[] = {
+	"shadow", "shadow-", "gshadow", "gshadow-", "ssl/private", "isorun",
+	"security/opasswd", "krb5.keytab", "ssh/ssh_host_*_key",
+};
+
+static void
+plan_hidden(struct plan *pl, const char *upper)
+{
+	struct stat	 st;
+	glob_t		 g;
+	char		*p, *dir, *slash, pat[256];
+	size_t		 i, j;
+
+	for (i = 0; i < sizeof(hidden_etc) / sizeof(hidden_etc[0]); i++) {
+		snprintf(pat, sizeof(pat), "/etc/%s", hidden_etc[i]);
+		if (glob(pat, GLOB_NOSORT, NULL, &g) != 0)
+			continue;
+		for (j = 0; j < g.gl_pathc; j++) {
+			const char *rel = g.gl_pathv[j] + 5;
+
+			/* Parents in the upper layer take the lower's owner
+			 * and mode: the merged directory shows the upper's. */
+			if ((slash = strrchr(rel, '/')) != NULL) {
+				dir = fmt(pl, "/etc/%.*s", (int)(slash - rel),
+				    rel);
+				if (dir != NULL && lstat(dir, &st) == 0 &&
+				    S_ISDIR(st.st_mode)) {
+					p = fmt(pl, "%s/%.*s", upper,
+					    (int)(slash - rel), rel);
+					op_mkdir(pl, p, st.st_mode & 07777,
+					    st.st_uid, st.st_gid);
+					free(p);
+				}
+				free(dir);
+			}
+			p = fmt(pl, "%s/%s", upper, rel);
+			op_add(pl, MO_WHITEOUT, p, NULL, NULL, 0, 0);
+			free(p);
+		}
+		globfree(&g);
+	}
+}
+
+static void
+plan_overlay(struct plan *pl, const char *rt, const char *target,
+    const char *lower, const char *tag, const struct stat *lst)
+{
+	char	*o, *u, *w, *opts;
+
+	o = fmt(pl, "%s/ovl/%s", rt, tag);
+	u = fmt(pl, "%s/ovl/%s/u", rt, tag);
+	w = fmt(pl, "%s/ovl/%s/w", rt, tag);
+	op_mkdir(pl, o, 0700, 0, 0);
+	op_mkdir(pl, u, lst->st_mode & 07777, lst->st_uid, lst->st_gid);
+	op_mkdir(pl, w, 0700, 0, 0);
+	if (strcmp(tag, "etc") == 0 && u != NULL)
+		plan_hidden(pl, u);
+	op_mkdir(pl, target, 0755, 0, 0);
+	opts = fmt(pl, "lowerdir=%s,upperdir=%s,workdir=%s", lower, u, w);
+	op_add(pl, MO_MOUNT, target, "overlay", opts, MS_NOSUID | MS_NODEV,
+	    0);
+	free(o);
+	free(u);
+	free(w);
+	free(opts);
+}
+
+static const struct {
+	const char	*sk_path;
+	mode_t		 sk_mode;
+} skeleton[] = {
+	{ "tmp", 01777 }, { "root", 0700 }, { "home", 0755 },
+	{ "run", 0755 }, { "run/lock", 01777 }, { "var", 0755 },
+	{ "var/tmp", 01777 }, { "var/cache", 0755 }, { "var/lib", 0755 },
+	{ "var/log", 0755 }, { "mnt", 0755 }, { "srv", 0755 },
+	{ "dev", 0755 }, { "proc", 0555 }, { "sys", 0555 },
+};
+
+/* The host image: overlays of the host's system directories on a tmpfs. */
+static void
+plan_host(struct plan *pl, const char *rt, const char *root)
+{
+	static const char *const top[] = {
+		"usr", "etc", "opt", "bin", "sbin", "lib", "lib32", "lib64",
+		"libx32",
+	};
+	struct stat	 st;
+	char		*p, *host, lnk[256];
+	ssize_t		 n;
+	size_t		 i;
+
+	p = fmt(pl, "%s/ovl", rt);
+	op_mkdir(pl, p, 0700, 0, 0);
+	free(p);
+	for (i = 0; i < sizeof(top) / sizeof(top[0]); i++) {
+		host = fmt(pl, "/%s", top[i]);
+		p = fmt(pl, "%s/%s", root, top[i]);
+		if (host != NULL && lstat(host, &st) == 0) {
+			if (S_ISLNK(st.st_mode) &&
+			    (n = readlink(host, lnk, sizeof(lnk) - 1)) > 0) {
+				lnk[n] = '\0';
+				op_add(pl, MO_SYMLINK, p, lnk, NULL, 0, 0);
+			} else if (S_ISDIR(st.st_mode))
+				plan_overlay(pl, rt, p, host, top[i], &st);
+		}
+		free(host);
+		free(p);
+	}
+	for (i = 0; i < sizeof(skeleton) / sizeof(skeleton[0]); i++) {
+		p = fmt(pl, "%s/%s", root, skeleton[i].sk_path);
+		op_mkdir(pl, p, skeleton[i].sk_mode, 0, 0);
+		free(p);
+	}
+	p = fmt(pl, "%s/var/run", root);
+	op_add(pl, MO_SYMLINK, p, "/run", NULL, 0, 0);
+	free(p);
+	p = fmt(pl, "%s/var/lock", root);
+	op_add(pl, MO_SYMLINK, p, "/run/lock", NULL, 0, 0);
+	free(p);
+}
+
+/* A rootfs directory or an imported image: one overlay. */
+static void
+plan_image(struct plan *pl, const char *rt, const char *root,
+    const char *lower, struct ir_err *err)
+{
+	struct stat	 st;
+	char		*u, *w, *opts;
+
+	if (stat(lower, &st) == -1 || !S_ISDIR(st.st_mode)) {
+		err_set(err, errno ? errno : ENOTDIR, "image root %s: %s",
+		    lower, strerror(errno ? errno : ENOTDIR));
+		pl->pl_nomem = -1;
+		return;
+	}
+	u = fmt(pl, "%s/u", rt);
+	w = fmt(pl, "%s/w", rt);
+	op_mkdir(pl, u, st.st_mode & 07777, st.st_uid, st.st_gid);
+	op_mkdir(pl, w, 0700, 0, 0);
+	op_mkdir(pl, root, 0755, 0, 0);
+	opts = fmt(pl, "lowerdir=%s,upperdir=%s,workdir=%s", lower, u, w);
+	op_add(pl, MO_MOUNT, root, "overlay", opts, MS_NOSUID | MS_NODEV, 0);
+	free(u);
+	free(w);
+	free(opts);
+	op_add(pl, MO_ROOT, root, NULL, NULL, 0, 0);
+	op_add(pl, MO_DIRAT, "tmp", NULL, NULL, 0, 01777);
+}
+
+static void
+plan_files(struct plan *pl, const char *root, const struct launch *l)
+{
+	op_add(pl, MO_ROOT, root, NULL, NULL, 0, 0);
+	op_add(pl, MO_DIRAT, "etc", NULL, NULL, 0, 0755);
+	op_add(pl, MO_FILEAT, "etc", l->la_resolv, "resolv.conf", 0, 0644);
+	op_add(pl, MO_FILEAT, "etc", l->la_hosts, "hosts", 0, 0644);
+}
+
+/* Capabilities the guest keeps, inside its own user namespace only. */
+static const char *const caps_kept[] = {
+	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID",
+	"CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_SETFCAP",
+	"CAP_SYS_CHROOT",
+};
+
+static void
+plan_bwrap(struct plan *pl, const struct launch *l, const char *root)
+{
+	size_t	 i;
+	char	 n[16];
+
+	arg_add(pl, l->la_paths->bwrap);
+	arg_add(pl, "--unshare-user");
+	arg_add(pl, "--disable-userns");
+	arg_add(pl, "--unshare-pid");
+	arg_add(pl, "--unshare-ipc");
+	arg_add(pl, "--unshare-uts");
+	if (l->la_netns_fd == -1)
+		arg_add(pl, "--unshare-net");
+	arg_add(pl, "--uid");
+	arg_add(pl, "0");
+	arg_add(pl, "--gid");
+	arg_add(pl, "0");
+	arg_add(pl, "--hostname");
+	arg_add(pl, l->la_hostname);
+	arg_add(pl, "--as-pid-1");
+	arg_add(pl, "--new-session");
+	arg_add(pl, "--cap-drop");
+	arg_add(pl, "ALL");
+	for (i = 0; i < sizeof(caps_kept) / sizeof(caps_kept[0]); i++) {
+		arg_add(pl, "--cap-add");
+		arg_add(pl, caps_kept[i]);
+	}
+	arg_add(pl, "--bind");
+	arg_add(pl, root);
+	arg_add(pl, "/");
+	arg_add(pl, "--proc");
+	arg_add(pl, "/proc");
+	arg_add(pl, "--dev");
+	arg_add(pl, "/dev");
+	arg_add(pl, "--ro-bind");
+	arg_add(pl, "/sys");
+	arg_add(pl, "/sys");
+	arg_add(pl, "--ro-bind");
+	arg_add(pl, l->la_paths->init);
+	arg_add(pl, SBP_INIT_PATH);
+	arg_add(pl, "--clearenv");
+	arg_add(pl, "--chdir");
+	arg_add(pl, "/");
+	arg_add(pl, "--seccomp");
+	snprintf(n, sizeof(n), "%d", FD_SECCOMP);
+	arg_add(pl, n);
+	arg_add(pl, "--info-fd");
+	snprintf(n, sizeof(n), "%d", FD_INFO);
+	arg_add(pl, n);
+	arg_add(pl, "--");
+	arg_add(pl, SBP_INIT_PATH);
+}
+
+/* Only system calls from here to execve(): see the comment on top. */
+static int
+child_ops(const struct plan *pl, int *at)
+{
+	const struct mop	*m;
+	size_t			 i, off;
+	ssize_t			 n;
+	int			 rootfd = -1, pfd, fd;
+
+	for (i = 0; i < pl->pl_n; i++) {
+		m = &pl->pl_ops[i];
+		*at = (int)i;
+		switch (m->mo_kind) {
+		case MO_MOUNT:
+			if (mount(m->mo_arg, m->mo_path, m->mo_arg,
+			    m->mo_flags, m->mo_opts) == -1)
+				return errno;
+			break;
+		case MO_MKDIR:
+			if (mkdir(m->mo_path, m->mo_mode) == -1 &&
+			    errno != EEXIST)
+				return errno;
+			if (lchown(m->mo_path, m->mo_uid, m->mo_gid) == -1 ||
+			    chmod(m->mo_path, m->mo_mode) == -1)
+				return errno;
+			break;
+		case MO_SYMLINK:
+			if (symlink(m->mo_arg, m->mo_path) == -1)
+				return errno;
+			break;
+		case MO_WHITEOUT:
+			if (mknod(m->mo_path, S_IFCHR | 0, makedev(0, 0)) == -1)
+				return errno;
+			break;
+		case MO_ROOT:
+			if (rootfd != -1)
+				close(rootfd);
+			rootfd = open(m->mo_path, O_PATH | O_DIRECTORY |
+			    O_CLOEXEC);
+			if (rootfd == -1)
+				return errno;
+			break;
+		case MO_DIRAT:
+			fd = sb_openat_in_root(rootfd, m->mo_path, O_PATH |
+			    O_DIRECTORY, 0);
+			if (fd != -1) {
+				close(fd);
+				break;
+			}
+			if (errno != ENOENT)
+				return errno;
+			if (mkdirat(rootfd, m->mo_path, m->mo_mode) == -1 &&
+			    errno != EEXIST)
+				return errno;
+			if (fchmodat(rootfd, m->mo_path, m->mo_mode, 0) == -1)
+				return errno;
+			break;
+		case MO_FILEAT:
+			pfd = sb_openat_in_root(rootfd, m->mo_path, O_PATH |
+			    O_DIRECTORY, 0);
+			if (pfd == -1)
+				return errno;
+			if (unlinkat(pfd, m->mo_opts, 0) == -1 &&
+			    errno != ENOENT) {
+				close(pfd);
+				return errno;
+			}
+			fd = openat(pfd, m->mo_opts, O_WRONLY | O_CREAT |
+			    O_EXCL | O_NOFOLLOW | O_CLOEXEC, m->mo_mode);
+			close(pfd);
+			if (fd == -1)
+				return errno;
+			for (off = 0; off < m->mo_len; off += (size_t)n)
+				if ((n = write(fd, m->mo_arg + off,
+				    m->mo_len - off)) <= 0) {
+					close(fd);
+					return n == 0 ? EIO : errno;
+				}
+			close(fd);
+			break;
+		}
+	}
+	if (rootfd != -1)
+		close(rootfd);
+	return 0;
+}
+
+struct child_fds {
+	int	 cf_src[9];	/* index = target descriptor; -1: closed */
+};
+
+static void __attribute__((noreturn))
+child_fail(int errfd, int op, int e)
+{
+	struct child_err ce = { op, e };
+
+	(void)!write(errfd, &ce, sizeof(ce));
+	_exit(1);
+}
+
+static void __attribute__((noreturn))
+child_main(const struct plan *pl, const struct launch *l, struct child_fds *f)
+{
+	static char *const envp[] = { NULL };
+	int		 tmp[9], i, at = 0, e;
+	int		 errfd = f->cf_src[FD_ERRPIPE];
+
+	umask(0);
+	if (l->la_netns_fd != -1 && setns(l->la_netns_fd, CLONE_NEWNET) == -1)
+		child_fail(errfd, CE_NETNS, errno);
+	if (unshare(CLONE_NEWNS) == -1)
+		child_fail(errfd, CE_UNSHARE, errno);
+	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) == -1)
+		child_fail(errfd, CE_SLAVE, errno);
+	/* Our copy of other namespaces' names would pin them. */
+	umount2("/run/netns", MNT_DETACH);
+	if ((e = child_ops(pl, &at)) != 0)
+		child_fail(errfd, at, e);
+
+	/* Move every descriptor bwrap gets to its number; close the rest. */
+	for (i = 0; i < 9; i++) {
+		tmp[i] = -1;
+		if (f->cf_src[i] != -1 &&
+		    (tmp[i] = fcntl(f->cf_src[i], F_DUPFD_CLOEXEC, 100)) == -1)
+			child_fail(errfd, CE_FDS, errno);
+	}
+	errfd = tmp[FD_ERRPIPE];
+	for (i = 0; i < 9; i++) {
+		if (tmp[i] == -1)
+			close(i);
+		else if (dup2(tmp[i], i) == -1)
+			child_fail(errfd, CE_FDS, errno);
+	}
+	errfd = FD_ERRPIPE;
+	if (fcntl(FD_ERRPIPE, F_SETFD, FD_CLOEXEC) == -1 ||
+	    close_range(FD_ERRPIPE + 1, ~0U, 0) == -1)
+		child_fail(errfd, CE_FDS, errno);
+	umask(022);
+	execve(pl->pl_argv[0], pl->pl_argv, envp);
+	child_fail(errfd, CE_EXEC, errno);
+}
+
+static void
+child_err_msg(const struct plan *pl, const struct child_err *ce,
+    struct ir_err *err)
+{
+	const struct mop	*m;
+	const char		*what = NULL;
+	const char		*s = strerror(ce->ce_errno);
+
+	switch (ce->ce_op) {
+	case CE_NETNS:
+		err_set(err, ce->ce_errno, "join network namespace: %s", s);
+		return;
+	case CE_UNSHARE:
+		err_set(err, ce->ce_errno, "unshare mount namespace: %s", s);
+		return;
+	case CE_SLAVE:
+		err_set(err, ce->ce_errno, "make mounts slave: %s", s);
+		return;
+	case CE_FDS:
+		err_set(err, ce->ce_errno, "arrange descriptors: %s", s);
+		return;
+	case CE_EXEC:
+		err_set(err, ce->ce_errno, "exec %s: %s", pl->pl_argv[0], s);
+		return;
+	}
+	if (ce->ce_op < 0 || (size_t)ce->ce_op >= pl->pl_n) {
+		err_set(err, EPROTO, "launch failed at an unknown step");
+		return;
+	}
+	m = &pl->pl_ops[ce->ce_op];
+	switch (m->mo_kind) {
+	case MO_MOUNT:
+		err_set(err, ce->ce_errno, "mount %s on %s (%s): %s", m->mo_arg,
+		    m->mo_path, m->mo_opts ? m->mo_opts : "", s);
+		return;
+	case MO_MKDIR:
+		what = "mkdir";
+		break;
+	case MO_SYMLINK:
+		what = "symlink";
+		break;
+	case MO_WHITEOUT:
+		what = "hide";
+		break;
+	case MO_ROOT:
+		what = "open root";
+		break;
+	case MO_DIRAT:
+		err_set(err, ce->ce_errno, "image root: /%s: %s", m->mo_path,
+		    s);
+		return;
+	case MO_FILEAT:
+		err_set(err, ce->ce_errno, "write /%s/%s in the image root: %s",
+		    m->mo_path, m->mo_opts, s);
+		return;
+	}
+	err_set(err, ce->ce_errno, "%s %s: %s", what, m->mo_path, s);
+}
+
+static long
+ms_left(const struct timespec *deadline)
+{
+	struct timespec	 now;
+	long		 ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (deadline->tv_sec - now.tv_sec) * 1000 +
+	    (deadline->tv_nsec - now.tv_nsec) / 1000000;
+	return ms < 0 ? 0 : ms;
+}
+
+/* Reads from `fd` until `done` says so, EOF, or the deadline. */
+static ssize_t
+read_until(int fd, char *buf, size_t cap, const struct timespec *deadline,
+    int (*done)(const char *, size_t))
+{
+	struct pollfd	 p = { fd, POLLIN, 0 };
+	size_t		 len = 0;
+	ssize_t		 n;
+	int		 r;
+
+	while (len < cap) {
+		r = poll(&p, 1, (int)ms_left(deadline));
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r == 0 ? -2 : -1;
+		n = read(fd, buf + len, cap - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		if (done(buf, len))
+			break;
+	}
+	return (ssize_t)len;
+}
+
+static int
+info_done(const char *buf, size_t len)
+{
+	json_t	*j;
+
+	if ((j = json_loadb(buf, len, 0, NULL)) == NULL)
+		return 0;
+	json_decref(j);
+	return 1;
+}
+
+static int
+ready_done(const char *buf, size_t len)
+{
+	(void)buf;
+	return len >= 1;
+}
+
+/* The tail of bwrap's and the init's stderr, for a launch error. */
+static void
+log_tail(const struct launch *l, char *out, size_t len)
+{
+	char		 path[4096], buf[600];
+	ssize_t		 n;
+	off_t		 end;
+	int		 fd;
+
+	out[0] = '\0';
+	snprintf(path, sizeof(path), "%s/log", l->la_dir);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return;
+	end = lseek(fd, 0, SEEK_END);
+	if (end > (off_t)sizeof(buf) - 1)
+		lseek(fd, end - (off_t)sizeof(buf) + 1, SEEK_SET);
+	else
+		lseek(fd, 0, SEEK_SET);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		n--;
+	buf[n] = '\0';
+	str_quote(buf, (size_t)n, sizeof(buf), out, len);
+}
+
+static void
+kill_wait(pid_t pid)
+{
+	if (pid <= 0)
+		return;
+	kill(pid, SIGKILL);
+	while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+		;
+}
+
+int
+sb_launch(struct launch *l, struct ir_err *err)
+{
+	struct plan		 pl;
+	struct child_fds	 f;
+	struct child_err	 ce;
+	struct timespec		 deadline;
+	char			*rt = NULL, *root = NULL, *opts = NULL;
+	char			 info[2048], tail[700];
+	int			 ep[2] = { -1, -1 }, ip[2] = { -1, -1 };
+	int			 rp[2] = { -1, -1 }, lp[2] = { -1, -1 };
+	int			 scfd = -1, nullfd = -1, i;
+	ssize_t			 n;
+	pid_t			 pid = -1;
+	json_t			*j = NULL;
+
+	memset(&pl, 0, sizeof(pl));
+	l->la_bwrap_pid = l->la_init_pid = -1;
+	l->la_lifeline_fd = -1;
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += LAUNCH_TIMEOUT_MS / 1000;
+
+	rt = fmt(&pl, "%s/mnt", l->la_dir);
+	root = fmt(&pl, "%s/mnt/root", l->la_dir);
+	opts = fmt(&pl, "size=%um,mode=0755", l->la_write_mb);
+	op_add(&pl, MO_MOUNT, rt, "tmpfs", opts, MS_NOSUID | MS_NODEV, 0);
+	if (l->la_img->ir_kind == IMG_HOST) {
+		op_mkdir(&pl, root, 0755, 0, 0);
+		plan_host(&pl, rt, root);
+	} else
+		plan_image(&pl, rt, root, l->la_img->ir_rootfs, err);
+	if (pl.pl_nomem == -1)
+		goto fail;
+	plan_files(&pl, root, l);
+	plan_bwrap(&pl, l, root);
+	if (pl.pl_nomem || rt == NULL || root == NULL) {
+		err_set(err, ENOMEM, "out of memory");
+		goto fail;
+	}
+
+	if ((scfd = sb_seccomp_fd(err)) == -1)
+		goto fail;
+	if (pipe2(ep, O_CLOEXEC) == -1 || pipe2(ip, O_CLOEXEC) == -1 ||
+	    pipe2(rp, O_CLOEXEC) == -1 ||
+	    (l->la_lifeline && pipe2(lp, O_CLOEXEC) == -1) ||
+	    (nullfd = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1) {
+		err_set(err, errno, "launch: %s", strerror(errno));
+		goto fail;
+	}
+	for (i = 0; i < 9; i++)
+		f.cf_src[i] = -1;
+	f.cf_src[0] = nullfd;
+	f.cf_src[1] = nullfd;
+	f.cf_src[2] = l->la_log_fd;
+	f.cf_src[SBP_FD_LISTEN] = l->la_listen_fd;
+	f.cf_src[SBP_FD_READY] = rp[1];
+	f.cf_src[SBP_FD_LIFELINE] = lp[0];
+	f.cf_src[FD_SECCOMP] = scfd;
+	f.cf_src[FD_INFO] = ip[1];
+	f.cf_src[FD_ERRPIPE] = ep[1];
+
+	if ((pid = fork()) == -1) {
+		err_set(err, errno, "fork: %s", strerror(errno));
+		goto fail;
+	}
+	if (pid == 0)
+		child_main(&pl, l, &f);
+	l->la_bwrap_pid = pid;
+	close(ep[1]);
+	close(ip[1]);
+	close(rp[1]);
+	ep[1] = ip[1] = rp[1] = -1;
+	if (lp[0] != -1) {
+		close(lp[0]);
+		lp[0] = -1;
+	}
+
+	/* EOF when bwrap is exec'd; a record when a step failed. */
+	n = read_until(ep[0], (char *)&ce, sizeof(ce), &deadline, ready_done);
+	if (n > 0) {
+		if (n == (ssize_t)sizeof(ce) ||
+		    read_until(ep[0], (char *)&ce + n, sizeof(ce) - (size_t)n,
+		    &deadline, ready_done) > 0)
+			child_err_msg(&pl, &ce, err);
+		else
+			err_set(err, EPROTO, "launch: short report");
+		goto fail;
+	}
+	n = read_until(ip[0], info, sizeof(info) - 1, &deadline, info_done);
+	if (n > 0 && (j = json_loadb(info, (size_t)n, 0, NULL)) != NULL) {
+		l->la_init_pid = (pid_t)json_integer_value(json_object_get(j,
+		    "child-pid"));
+		l->la_pidns = (uint64_t)json_integer_value(json_object_get(j,
+		    "pid-namespace"));
+		json_decref(j);
+	}
+	if (l->la_init_pid <= 0) {
+		kill_wait(pid);
+		pid = -1;
+		log_tail(l, tail, sizeof(tail));
+		err_set(err, 0, "bwrap failed: %s", tail[0] ? tail :
+		    "(no message)");
+		goto fail;
+	}
+	n = read_until(rp[0], info, 1, &deadline, ready_done);
+	if (n != 1 || info[0] != 'R') {
+		kill(l->la_init_pid, SIGKILL);
+		kill_wait(pid);
+		pid = -1;
+		log_tail(l, tail, sizeof(tail));
+		err_set(err, n == -2 ? ETIMEDOUT : 0, "the sandbox init did "
+		    "not start%s: %s", n == -2 ? " in time" : "",
+		    tail[0] ? tail : "(no message)");
+		goto fail;
+	}
+	l->la_lifeline_fd = lp[1];
+	lp[1] = -1;
+	plan_free(&pl);
+	free(rt);
+	free(root);
+	free(opts);
+	close(ep[0]);
+	close(ip[0]);
+	close(rp[0]);
+	close(scfd);
+	close(nullfd);
+	return 0;
+fail:
+	if (pid > 0) {
+		if (l->la_init_pid > 0)
+			kill(l->la_init_pid, SIGKILL);
+		kill_wait(pid);
+	}
+	l->la_bwrap_pid = l->la_init_pid = -1;
+	plan_free(&pl);
+	free(rt);
+	free(root);
+	free(opts);
+	for (i = 0; i < 2; i++) {
+		if (ep[i] != -1)
+			close(ep[i]);
+		if (ip[i] != -1)
+			close(ip[i]);
+		if (rp[i] != -1)
+			close(rp[i]);
+		if (lp[i] != -1)
+			close(lp[i]);
+	}
+	if (scfd != -1)
+		close(scfd);
+	if (nullfd != -1)
+		close(nullfd);
+	return -1;
+}
