@@ -28,6 +28,8 @@ int	cmd_profiles(int, char **);
 void	cmd_profiles_usage(FILE *);
 int	cmd_policy(int, char **);
 void	cmd_policy_usage(FILE *);
+int	cmd_image(int, char **);
+void	cmd_image_usage(FILE *);
 
 /* "isorun: <message>" on stderr. */
 void	cli_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
