@@ -41,6 +41,9 @@ CLI_SRCS = $(wildcard src/cli/*.c)
 CLI_OBJS = $(CLI_SRCS:%.c=$(BUILD)/%.o)
 CLI	 = $(BUILD)/isorun
 
+# The sandbox's PID 1 and exec agent: static, so that it runs in any image.
+INIT	 = $(BUILD)/isorun-init
+
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
@@ -56,7 +59,7 @@ FUZZ_BINS = $(FUZZ_SRCS:fuzz/%.c=build/fuzz/%)
 FUZZ_SECONDS ?= 20
 
 .PHONY: all deps check test demo bench bench-build fuzz fuzz-build clean format
-all: $(LIB) $(CLI) $(UNIT_BINS) $(NET_BINS)
+all: $(LIB) $(CLI) $(INIT) $(UNIT_BINS) $(NET_BINS)
 
 deps:
 	@./scripts/install-deps.sh
@@ -72,6 +75,11 @@ $(LIB): $(LIB_OBJS)
 
 $(CLI): $(CLI_OBJS) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(LIB) $(LDLIBS)
+
+# No sanitizers: it is PID 1 of a sandbox, linked statically.
+$(INIT): src/sandbox/init/isorun-init.c src/sandbox/proto.h
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -g $(WARN) -static -o $@ $<
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/t.h $(LIB)
 	@mkdir -p $(@D)

@@ -28,6 +28,8 @@ int	cmd_profiles(int, char **);
 void	cmd_profiles_usage(FILE *);
 int	cmd_policy(int, char **);
 void	cmd_policy_usage(FILE *);
+int	cmd_run(int, char **);
+void	cmd_run_usage(FILE *);
 int	cmd_image(int, char **);
 void	cmd_image_usage(FILE *);
 
@@ -52,6 +54,27 @@ const char	*cli_show(const char *s, char *buf, size_t len);
  * diagnostics of bad files on stderr. Returns NULL after reporting.
  */
 struct profiles	*cli_profiles_load(const char *dir);
+
+/*
+ * A sandbox's network policy from the command line: the rules given
+ * (ps_have_network: --allow, --deny or --network was used, even if empty)
+ * or a profile from the catalogue (none given: "unrestricted", SPEC 2).
+ * Reports errors itself. Returns CLI_OK with *out set (and `source`
+ * describing where it came from, *dns_flags the DNS view's flags for it
+ * when dns_flags is not NULL), or the exit code.
+ */
+struct policy;
+struct cli_policy_src {
+	const char		*ps_profile;
+	const char *const	*ps_allow;
+	size_t			 ps_nallow;
+	const char *const	*ps_deny;
+	size_t			 ps_ndeny;
+	int			 ps_have_network;
+	const char		*ps_profiles_dir;
+};
+int	cli_policy_make(const struct cli_policy_src *src, struct policy **out,
+	    char *source, size_t srclen, unsigned *dns_flags);
 
 /* Prints `v` (NULL: out of memory) as indented JSON on stdout and drops the
  * reference. Returns CLI_OK or, with a message, CLI_FAIL. */

@@ -56,7 +56,6 @@ struct check {
 	int			 json;
 	struct strv		 allow, deny, guard;
 
-	struct profiles		*catalog;
 	struct policy		*pol;
 	struct pol_guard	*gd;
 	char			 source[QLEN + 32];	/* for the summary */
@@ -130,7 +129,6 @@ check_free(struct check *c)
 	json_decref(c->network);
 	policy_free(c->pol);
 	pol_guard_free(c->gd);
-	profiles_free(c->catalog);
 }
 
 /* Appends --network's lists; the strings stay owned by c->network. */
@@ -348,37 +346,16 @@ guard_build(struct check *c)
 static int
 policy_build(struct check *c)
 {
-	const struct profile	*p;
-	const char		*name = c->profile;
-	struct ir_err		 err;
+	struct cli_policy_src	 src = {
+		.ps_profile = c->profile,
+		.ps_allow = c->allow.v, .ps_nallow = c->allow.n,
+		.ps_deny = c->deny.v, .ps_ndeny = c->deny.n,
+		.ps_have_network = c->have_network,
+		.ps_profiles_dir = c->profiles_dir,
+	};
 
-	if (c->have_network) {
-		if ((c->pol = policy_compile(c->allow.v, c->allow.n,
-		    c->deny.v, c->deny.n, &err)) == NULL) {
-			cli_warnx("%s", err.msg);
-			return CLI_USAGE;
-		}
-		snprintf(c->source, sizeof(c->source), "rules");
-		return CLI_OK;
-	}
-	if ((c->catalog = cli_profiles_load(c->profiles_dir)) == NULL)
-		return CLI_FAIL;
-	if (name == NULL)
-		name = "unrestricted";	/* SPEC 2: neither means this */
-	if ((p = profiles_find(c->catalog, name, &err)) == NULL) {
-		if (err.code == ENOENT)
-			cli_warnx("%s; 'isorun profiles' lists them", err.msg);
-		else
-			cli_warnx("%s", err.msg);
-		return CLI_USAGE;
-	}
-	if ((c->pol = profile_compile(p, &err)) == NULL) {
-		cli_warnx("%s", err.msg);
-		return CLI_USAGE;
-	}
-	snprintf(c->source, sizeof(c->source), "profile '%s'%s",
-	    profile_name(p), c->profile == NULL ? " (no policy given)" : "");
-	return CLI_OK;
+	return cli_policy_make(&src, &c->pol, c->source, sizeof(c->source),
+	    NULL);
 }
 
 /*

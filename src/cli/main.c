@@ -14,6 +14,8 @@ static const struct cli_cmd cmds[] = {
 	    cmd_policy_usage },
 	{ "profiles", cmd_profiles, "list the network profiles",
 	    cmd_profiles_usage },
+	{ "run", cmd_run, "run a command in a new sandbox under a network "
+	    "policy", cmd_run_usage },
 	{ "image", cmd_image, "import, list and remove sandbox images",
 	    cmd_image_usage },
 	{ "help", cmd_help, "show the help of a command", cmd_help_usage },

@@ -3,6 +3,7 @@
  */
 #include "cli.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,8 @@
 
 #include <jansson.h>
 
+#include "../dns/dns.h"
+#include "../policy/policy.h"
 #include "../profiles/profiles.h"
 
 void
@@ -84,6 +87,51 @@ cli_profiles_load(const char *dir)
 		    d->severity == PROF_ERROR ? "error" : "warning", d->msg);
 	}
 	return pc;
+}
+
+int
+cli_policy_make(const struct cli_policy_src *src, struct policy **out,
+    char *source, size_t srclen, unsigned *dns_flags)
+{
+	const struct profile	*p;
+	struct profiles		*pc;
+	const char		*name = src->ps_profile;
+	struct ir_err		 err;
+	int			 rc = CLI_USAGE;
+
+	if (dns_flags != NULL)
+		*dns_flags = 0;
+	if (src->ps_have_network) {
+		if ((*out = policy_compile(src->ps_allow, src->ps_nallow,
+		    src->ps_deny, src->ps_ndeny, &err)) == NULL) {
+			cli_warnx("%s", err.msg);
+			return CLI_USAGE;
+		}
+		snprintf(source, srclen, "rules");
+		return CLI_OK;
+	}
+	if ((pc = cli_profiles_load(src->ps_profiles_dir)) == NULL)
+		return CLI_FAIL;
+	if (name == NULL)
+		name = "unrestricted";	/* SPEC 2: neither means this */
+	if ((p = profiles_find(pc, name, &err)) == NULL) {
+		if (err.code == ENOENT)
+			cli_warnx("%s; 'isorun profiles' lists them", err.msg);
+		else
+			cli_warnx("%s", err.msg);
+	} else if ((*out = profile_compile(p, &err)) == NULL) {
+		cli_warnx("%s", err.msg);
+	} else {
+		snprintf(source, srclen, "profile '%s'%s", profile_name(p),
+		    src->ps_profile == NULL ? " (no policy given)" : "");
+		/* The locked-down profile refuses names outright (issue 4). */
+		if (dns_flags != NULL &&
+		    strcmp(profile_name(p), "locked-down") == 0)
+			*dns_flags = DNSVIEW_REFUSE;
+		rc = CLI_OK;
+	}
+	profiles_free(pc);
+	return rc;
 }
 
 int

@@ -1,0 +1,380 @@
+/*
+ * cmd_run.c - `isorun run`: the one-shot main job. An embedded runner
+ * (gateway, proxy, DNS view) and one sandbox for one command; the command's
+ * output streams through, its exit code is ours; everything is removed at
+ * the end.
+ */
+#include "cli.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../audit/audit.h"
+#include "../policy/policy.h"
+#include "../runner/runner.h"
+
+enum audit_show { SHOW_QUIET, SHOW_BLOCKED, SHOW_ALL, SHOW_JSON };
+
+struct run {
+	const char		*image;
+	const char		*profile;
+	const char		*profiles_dir;
+	const char		*dns_servers;
+	const char		*state_dir;
+	struct { const char **v; size_t n; } allow, deny, env;
+	int			 have_network;
+	unsigned		 timeout_s;
+	enum audit_show		 show;
+};
+
+static const struct option run_opts[] = {
+	{ "image",		required_argument,	NULL, 'i' },
+	{ "profile",		required_argument,	NULL, 'p' },
+	{ "allow",		required_argument,	NULL, 'a' },
+	{ "deny",		required_argument,	NULL, 'd' },
+	{ "network",		no_argument,		NULL, 'n' },
+	{ "env",		required_argument,	NULL, 'e' },
+	{ "timeout",		required_argument,	NULL, 't' },
+	{ "dns-server",		required_argument,	NULL, 'D' },
+	{ "audit",		required_argument,	NULL, 'A' },
+	{ "profiles-dir",	required_argument,	NULL, 'P' },
+	{ "state-dir",		required_argument,	NULL, 'S' },
+	{ "help",		no_argument,		NULL, 'h' },
+	{ NULL, 0, NULL, 0 }
+};
+
+void
+cmd_run_usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: isorun run [--image IMAGE] [--profile NAME | --allow RULE... "
+	    "--deny RULE...]\n"
+	    "                  [--env K=V]... [--timeout SECONDS] "
+	    "[--dns-server ADDRS]\n"
+	    "                  [--audit quiet|blocked|all|json] -- COMMAND "
+	    "[ARG]...\n\n"
+	    "Runs COMMAND in a new sandbox whose network the policy decides, "
+	    "streams its\noutput and exits with its exit code. Needs root. "
+	    "Nothing is left afterwards.\n\n"
+	    "  --image IMAGE       host (default), a rootfs directory, or an "
+	    "imported name\n"
+	    "  --profile NAME      a network profile ('isorun profiles'); "
+	    "default unrestricted\n"
+	    "  --allow RULE        allow a host, *.domain, address or CIDR "
+	    "(with :PORT)\n"
+	    "  --deny RULE         deny one; deny wins; '0.0.0.0/0' or '*' "
+	    "blocks the rest\n"
+	    "  --network           rules given (possibly none), not a "
+	    "profile\n"
+	    "  --env K=V           set an environment variable inside\n"
+	    "  --timeout SECONDS   kill the command's processes after this\n"
+	    "  --dns-server ADDRS  upstream resolvers, comma-separated "
+	    "(default: /etc/resolv.conf's)\n"
+	    "  --audit MODE        decisions on stderr: quiet, blocked "
+	    "(default), all, json\n"
+	    "  --profiles-dir DIR  profile files (default %s)\n"
+	    "  --state-dir DIR     imported images (default %s)\n\n"
+	    "Exit status: the command's (128+N when signal N ended it), 2 for "
+	    "bad usage,\npolicy, profile or image, 1 when the runner fails.\n",
+	    "/etc/isorun/profiles.d", SB_STATE_DIR);
+}
+
+static int
+vadd(const char ***v, size_t *n, const char *s)
+{
+	const char **nv = realloc(*v, (*n + 2) * sizeof(*nv));
+
+	if (nv == NULL)
+		return -1;
+	nv[(*n)++] = s;
+	nv[*n] = NULL;
+	*v = nv;
+	return 0;
+}
+
+/* What the command sees of the runner's decisions, on stderr. */
+static void
+run_sink(void *arg, const struct audit_event *ev)
+{
+	const struct run	*r = arg;
+	char			 line[2048], a[INET6_ADDRSTRLEN];
+	unsigned		 port = 0;
+	int			 n;
+
+	if (r->show == SHOW_QUIET || (r->show == SHOW_BLOCKED &&
+	    (ev->ae_allowed || ev->ae_kind == AUDIT_CLOSE)))
+		return;
+	if (r->show == SHOW_JSON) {
+		n = audit_format_json(ev, line, sizeof(line) - 1);
+		if (n > (int)sizeof(line) - 2)
+			n = (int)sizeof(line) - 2;
+	} else {
+		a[0] = '\0';
+		if (ev->ae_dst.ss_family == AF_INET) {
+			const struct sockaddr_in *s = (const void *)&ev->ae_dst;
+
+			inet_ntop(AF_INET, &s->sin_addr, a, sizeof(a));
+			port = ntohs(s->sin_port);
+		} else if (ev->ae_dst.ss_family == AF_INET6) {
+			const struct sockaddr_in6 *s =
+			    (const void *)&ev->ae_dst;
+
+			inet_ntop(AF_INET6, &s->sin6_addr, a, sizeof(a));
+			port = ntohs(s->sin6_port);
+		}
+		if (ev->ae_kind == AUDIT_DNS)
+			n = snprintf(line, sizeof(line), "isorun: %s dns %s "
+			    "(%s): %s", ev->ae_allowed ? "allowed" : "blocked",
+			    ev->ae_qname ? ev->ae_qname : "?",
+			    ev->ae_rcode ? ev->ae_rcode : "?",
+			    ev->ae_reason ? ev->ae_reason : "");
+		else
+			n = snprintf(line, sizeof(line), "isorun: %s %s %s%s%s"
+			    ":%u%s%.*s: %s", ev->ae_kind == AUDIT_CLOSE ?
+			    "closed" : ev->ae_allowed ? "allowed" : "blocked",
+			    audit_proto_name(ev->ae_proto),
+			    strchr(a, ':') ? "[" : "", a,
+			    strchr(a, ':') ? "]" : "", port,
+			    ev->ae_name ? " name " : "",
+			    ev->ae_name ? (int)ev->ae_namelen : 0,
+			    ev->ae_name ? ev->ae_name : "",
+			    ev->ae_reason ? ev->ae_reason : "");
+		if (n < 0)
+			return;
+		if (n > (int)sizeof(line) - 2)
+			n = (int)sizeof(line) - 2;
+	}
+	line[n] = '\n';
+	if (write(STDERR_FILENO, line, (size_t)n + 1) < 0) {
+		/* stderr gone */
+	}
+}
+
+static int	 sig_pipe[2] = { -1, -1 };
+
+static void
+on_signal(int sig)
+{
+	int	 e = errno;
+
+	if (write(sig_pipe[1], &sig, sizeof(sig)) < 0) {
+		/* full: the command gets the earlier ones */
+	}
+	errno = e;
+}
+
+/*
+ * Runners of `isorun run` are named "ir<pid>"; one whose process is gone
+ * (killed, say) left its namespaces: remove them.
+ */
+static void
+purge_stale(void)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		 name[GW_NAME_MAX + 1], *end;
+	long		 pid;
+	struct ir_err	 err;
+
+	if ((d = opendir(GW_NETNS_DIR)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, "ir", 2) != 0)
+			continue;
+		pid = strtol(de->d_name + 2, &end, 10);
+		if (end == de->d_name + 2 || strcmp(end, "-gw") != 0 ||
+		    pid <= 0)
+			continue;
+		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;	/* alive (or not ours to judge) */
+		snprintf(name, sizeof(name), "ir%ld", pid);
+		if (gateway_purge(name, &err) == -1)
+			cli_warnx("removing what a dead run left (%s): %s",
+			    name, err.msg);
+	}
+	closedir(d);
+}
+
+static int
+run_parse(struct run *r, int argc, char **argv)
+{
+	char	*end;
+	long	 v;
+	int	 o;
+
+	r->show = SHOW_BLOCKED;
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "+:h", run_opts, NULL)) != -1) {
+		switch (o) {
+		case 'i': r->image = optarg; break;
+		case 'p': r->profile = optarg; break;
+		case 'a':
+		case 'd':
+		case 'e':
+			if (vadd(o == 'a' ? &r->allow.v : o == 'd' ?
+			    &r->deny.v : &r->env.v, o == 'a' ? &r->allow.n :
+			    o == 'd' ? &r->deny.n : &r->env.n, optarg) == -1) {
+				cli_warnx("out of memory");
+				return CLI_FAIL;
+			}
+			if (o != 'e')
+				r->have_network = 1;
+			else if (strchr(optarg, '=') == NULL ||
+			    optarg[0] == '=')
+				return cli_usage_error("run", "--env '%s': "
+				    "want NAME=VALUE", optarg);
+			break;
+		case 'n': r->have_network = 1; break;
+		case 't':
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno || *end || end == optarg || v <= 0 ||
+			    v > 31 * 86400)
+				return cli_usage_error("run", "--timeout '%s': "
+				    "want whole seconds, 1 to 2678400",
+				    optarg);
+			r->timeout_s = (unsigned)v;
+			break;
+		case 'D': r->dns_servers = optarg; break;
+		case 'A':
+			if (strcmp(optarg, "quiet") == 0)
+				r->show = SHOW_QUIET;
+			else if (strcmp(optarg, "blocked") == 0)
+				r->show = SHOW_BLOCKED;
+			else if (strcmp(optarg, "all") == 0)
+				r->show = SHOW_ALL;
+			else if (strcmp(optarg, "json") == 0)
+				r->show = SHOW_JSON;
+			else
+				return cli_usage_error("run", "--audit '%s': "
+				    "want quiet, blocked, all or json",
+				    optarg);
+			break;
+		case 'P': r->profiles_dir = optarg; break;
+		case 'S': r->state_dir = optarg; break;
+		case 'h':
+			cmd_run_usage(stdout);
+			return -1;
+		default:
+			return cli_getopt_error("run", o, optopt,
+			    argv[optind - 1]);
+		}
+	}
+	if (r->profile != NULL && r->have_network) {
+		cli_warnx("networkProfile and network are mutually exclusive "
+		    "(--profile with --allow, --deny or --network)");
+		return CLI_USAGE;
+	}
+	if (optind == argc)
+		return cli_usage_error("run", "no COMMAND given (isorun run "
+		    "[OPTIONS] -- COMMAND [ARG]...)");
+	return CLI_OK;
+}
+
+int
+cmd_run(int argc, char **argv)
+{
+	struct run			 r;
+	struct runner_config		 rc;
+	struct runner			*rn = NULL;
+	struct runner_sandbox		*sb;
+	struct runner_sandbox_spec	 spec;
+	struct sandbox_exec_req		 req;
+	struct sandbox_exec_result	 res;
+	struct policy			*pol = NULL;
+	struct ir_err			 err;
+	struct sigaction		 sa;
+	char				 source[256], name[GW_NAME_MAX + 1];
+	unsigned			 dns_flags;
+	int				 rc_exit;
+	struct cli_policy_src		 ps;
+
+	memset(&r, 0, sizeof(r));
+	memset(&res, 0, sizeof(res));
+	if ((rc_exit = run_parse(&r, argc, argv)) != CLI_OK) {
+		rc_exit = rc_exit == -1 ? CLI_OK : rc_exit;
+		goto done;
+	}
+	ps = (struct cli_policy_src){ r.profile, r.allow.v, r.allow.n,
+	    r.deny.v, r.deny.n, r.have_network, r.profiles_dir };
+	if ((rc_exit = cli_policy_make(&ps, &pol, source, sizeof(source),
+	    &dns_flags)) != CLI_OK)
+		goto done;
+	if (geteuid() != 0) {
+		cli_warnx("run: needs root (network namespaces, nftables, "
+		    "bubblewrap)");
+		rc_exit = CLI_FAIL;
+		goto done;
+	}
+	purge_stale();
+	runner_config_default(&rc);
+	snprintf(name, sizeof(name), "ir%ld", (long)getpid());
+	rc.rc_gw.gc_name = name;
+	rc.rc_gw.gc_max_sandboxes = 4;
+	rc.rc_dns.dc_servers = r.dns_servers;
+	rc.rc_paths.sp_state_dir = r.state_dir;
+	audit_set_sink(run_sink, &r);
+	if ((rn = runner_start(&rc, &err)) == NULL) {
+		cli_warnx("run: %s", err.msg);
+		rc_exit = CLI_FAIL;
+		goto done;
+	}
+	memset(&spec, 0, sizeof(spec));
+	spec.rs_image = r.image;
+	spec.rs_env = r.env.v;
+	spec.rs_policy = pol;
+	spec.rs_dns_flags = dns_flags;
+	spec.rs_lifeline = 1;
+	if ((sb = runner_sandbox_create(rn, &spec, &err)) == NULL) {
+		cli_warnx("run: %s", err.msg);
+		rc_exit = err.code == 0 ? CLI_USAGE : CLI_FAIL;
+		goto done;
+	}
+	if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) == -1) {
+		cli_warnx("run: pipe: %s", strerror(errno));
+		rc_exit = CLI_FAIL;
+		goto done;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sandbox_exec_req_init(&req);
+	req.er_argv = (const char *const *)argv + optind;
+	req.er_stdin_fd = STDIN_FILENO;
+	req.er_stdout_fd = STDOUT_FILENO;
+	req.er_stderr_fd = STDERR_FILENO;
+	req.er_timeout_ms = r.timeout_s * 1000;
+	req.er_signal_fd = sig_pipe[0];
+	if (sandbox_exec(runner_sandbox_box(sb), &req, &res, &err) == -1) {
+		cli_warnx("run: %s", err.msg);
+		rc_exit = CLI_FAIL;
+		goto done;
+	}
+	if (res.xr_timed_out)
+		cli_warnx("run: the command was killed after %u s (--timeout)",
+		    r.timeout_s);
+	rc_exit = res.xr_exit_code;
+done:
+	sandbox_exec_result_free(&res);
+	runner_stop(rn);
+	audit_set_sink(NULL, NULL);
+	policy_free(pol);
+	free(r.allow.v);
+	free(r.deny.v);
+	free(r.env.v);
+	if (sig_pipe[0] != -1) {
+		close(sig_pipe[0]);
+		close(sig_pipe[1]);
+	}
+	return rc_exit;
+}
