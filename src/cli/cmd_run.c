@@ -175,26 +175,48 @@ on_signal(int sig)
  * Runners of `isorun run` are named "ir<pid>"; one whose process is gone
  * (killed, say) left its namespaces: remove them.
  */
+static int
+pid_dead(const char *s, const char *suffix, long *pid)
+{
+	char	*end;
+
+	*pid = strtol(s, &end, 10);
+	if (end == s || strcmp(end, suffix) != 0 || *pid <= 0)
+		return 0;
+	return kill((pid_t)*pid, 0) == -1 && errno == ESRCH;
+}
+
 static void
-purge_stale(void)
+purge_stale(const struct sandbox_paths *sp)
 {
 	DIR		*d;
 	struct dirent	*de;
-	char		 name[GW_NAME_MAX + 1], *end;
+	char		 name[GW_NAME_MAX + 1], **ids;
 	long		 pid;
 	struct ir_err	 err;
+	struct sandbox	*sb;
 
+	/* Its sandbox, "run-<pid>" (it dies with its run, its state stays). */
+	if ((ids = sandbox_list(sp, &err)) != NULL) {
+		for (char **id = ids; *id != NULL; id++) {
+			if (strncmp(*id, "run-", 4) != 0 ||
+			    !pid_dead(*id + 4, "", &pid))
+				continue;
+			if ((sb = sandbox_open(sp, *id, &err)) == NULL ||
+			    sandbox_destroy(sb, &err) == -1)
+				cli_warnx("removing what a dead run left (%s): "
+				    "%s", *id, err.msg);
+			sandbox_free(sb);
+		}
+		sandbox_list_free(ids);
+	}
 	if ((d = opendir(GW_NETNS_DIR)) == NULL)
 		return;
 	while ((de = readdir(d)) != NULL) {
 		if (strncmp(de->d_name, "ir", 2) != 0)
 			continue;
-		pid = strtol(de->d_name + 2, &end, 10);
-		if (end == de->d_name + 2 || strcmp(end, "-gw") != 0 ||
-		    pid <= 0)
-			continue;
-		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
-			continue;	/* alive (or not ours to judge) */
+		if (!pid_dead(de->d_name + 2, "-gw", &pid))
+			continue;	/* not a run's, or alive */
 		snprintf(name, sizeof(name), "ir%ld", pid);
 		if (gateway_purge(name, &err) == -1)
 			cli_warnx("removing what a dead run left (%s): %s",
@@ -293,6 +315,7 @@ cmd_run(int argc, char **argv)
 	struct ir_err			 err;
 	struct sigaction		 sa;
 	char				 source[256], name[GW_NAME_MAX + 1];
+	char				 id[32];
 	unsigned			 dns_flags;
 	int				 rc_exit;
 	struct cli_policy_src		 ps;
@@ -314,13 +337,14 @@ cmd_run(int argc, char **argv)
 		rc_exit = CLI_FAIL;
 		goto done;
 	}
-	purge_stale();
 	runner_config_default(&rc);
+	rc.rc_paths.sp_state_dir = r.state_dir;
+	purge_stale(&rc.rc_paths);
 	snprintf(name, sizeof(name), "ir%ld", (long)getpid());
+	snprintf(id, sizeof(id), "run-%ld", (long)getpid());
 	rc.rc_gw.gc_name = name;
 	rc.rc_gw.gc_max_sandboxes = 4;
 	rc.rc_dns.dc_servers = r.dns_servers;
-	rc.rc_paths.sp_state_dir = r.state_dir;
 	audit_set_sink(run_sink, &r);
 	if ((rn = runner_start(&rc, &err)) == NULL) {
 		cli_warnx("run: %s", err.msg);
@@ -328,6 +352,7 @@ cmd_run(int argc, char **argv)
 		goto done;
 	}
 	memset(&spec, 0, sizeof(spec));
+	spec.rs_id = id;
 	spec.rs_image = r.image;
 	spec.rs_env = r.env.v;
 	spec.rs_policy = pol;
