@@ -79,7 +79,7 @@ img_path_norm(const char *in, char *out, size_t len, const char **why)
 		s = strchrnul(p, '/');
 		n = (size_t)(s - p);
 		if (n == 2 && p[0] == '.' && p[1] == '.') {
-			*why = "path leaves the image root ('..')";
+			*why = "path leaves the root ('..')";
 			return -1;
 		}
 		if (n > 0 && !(n == 1 && p[0] == '.')) {

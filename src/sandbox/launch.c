@@ -26,6 +26,7 @@
 #include <fcntl.h>
 #include <glob.h>
 #include <jansson.h>
+#include <net/if.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -33,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -91,6 +93,7 @@ struct child_err {
 #define CE_SLAVE	(-3)
 #define CE_FDS		(-4)
 #define CE_EXEC		(-5)
+#define CE_LOOPBACK	(-6)
 
 static char *
 xstrdup(struct plan *pl, const char *s)
@@ -365,7 +368,8 @@ static const char *const caps_kept[] = {
 };
 
 static void
-plan_bwrap(struct plan *pl, const struct launch *l, const char *root)
+plan_bwrap(struct plan *pl, const struct launch *l, const char *root,
+    const char *sys)
 {
 	size_t	 i;
 	char	 n[16];
@@ -376,8 +380,6 @@ plan_bwrap(struct plan *pl, const struct launch *l, const char *root)
 	arg_add(pl, "--unshare-pid");
 	arg_add(pl, "--unshare-ipc");
 	arg_add(pl, "--unshare-uts");
-	if (l->la_netns_fd == -1)
-		arg_add(pl, "--unshare-net");
 	arg_add(pl, "--uid");
 	arg_add(pl, "0");
 	arg_add(pl, "--gid");
@@ -400,7 +402,7 @@ plan_bwrap(struct plan *pl, const struct launch *l, const char *root)
 	arg_add(pl, "--dev");
 	arg_add(pl, "/dev");
 	arg_add(pl, "--ro-bind");
-	arg_add(pl, "/sys");
+	arg_add(pl, sys);
 	arg_add(pl, "/sys");
 	arg_add(pl, "--ro-bind");
 	arg_add(pl, l->la_paths->init);
@@ -419,6 +421,27 @@ plan_bwrap(struct plan *pl, const struct launch *l, const char *root)
 }
 
 /* Only system calls from here to execve(): see the comment on top. */
+static int
+loopback_up(void)
+{
+	struct ifreq	 ifr;
+	int		 s, rc = 0;
+
+	if ((s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return errno;
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, "lo", 3);
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) == -1)
+		rc = errno;
+	else {
+		ifr.ifr_flags |= IFF_UP;
+		if (ioctl(s, SIOCSIFFLAGS, &ifr) == -1)
+			rc = errno;
+	}
+	close(s);
+	return rc;
+}
+
 static int
 child_ops(const struct plan *pl, int *at)
 {
@@ -526,8 +549,17 @@ child_main(const struct plan *pl, const struct launch *l, struct child_fds *f)
 	int		 errfd = f->cf_src[FD_ERRPIPE];
 
 	umask(0);
-	if (l->la_netns_fd != -1 && setns(l->la_netns_fd, CLONE_NEWNET) == -1)
-		child_fail(errfd, CE_NETNS, errno);
+	/* The network namespace first: the sysfs mounted below shows the
+	 * interfaces of the namespace its mounter is in. */
+	if (l->la_netns_fd != -1) {
+		if (setns(l->la_netns_fd, CLONE_NEWNET) == -1)
+			child_fail(errfd, CE_NETNS, errno);
+	} else {
+		if (unshare(CLONE_NEWNET) == -1)
+			child_fail(errfd, CE_NETNS, errno);
+		if ((e = loopback_up()) != 0)
+			child_fail(errfd, CE_LOOPBACK, e);
+	}
 	if (unshare(CLONE_NEWNS) == -1)
 		child_fail(errfd, CE_UNSHARE, errno);
 	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) == -1)
@@ -583,6 +615,9 @@ child_err_msg(const struct plan *pl, const struct child_err *ce,
 		return;
 	case CE_EXEC:
 		err_set(err, ce->ce_errno, "exec %s: %s", pl->pl_argv[0], s);
+		return;
+	case CE_LOOPBACK:
+		err_set(err, ce->ce_errno, "bring up loopback: %s", s);
 		return;
 	}
 	if (ce->ce_op < 0 || (size_t)ce->ce_op >= pl->pl_n) {
@@ -723,6 +758,7 @@ sb_launch(struct launch *l, struct ir_err *err)
 	struct child_err	 ce;
 	struct timespec		 deadline;
 	char			*rt = NULL, *root = NULL, *opts = NULL;
+	char			*sys = NULL;
 	char			 info[2048], tail[700];
 	int			 ep[2] = { -1, -1 }, ip[2] = { -1, -1 };
 	int			 rp[2] = { -1, -1 }, lp[2] = { -1, -1 };
@@ -748,9 +784,13 @@ sb_launch(struct launch *l, struct ir_err *err)
 		plan_image(&pl, rt, root, l->la_img->ir_rootfs, err);
 	if (pl.pl_nomem == -1)
 		goto fail;
+	sys = fmt(&pl, "%s/mnt/sys", l->la_dir);
+	op_mkdir(&pl, sys, 0555, 0, 0);
+	op_add(&pl, MO_MOUNT, sys, "sysfs", NULL, MS_RDONLY | MS_NOSUID |
+	    MS_NODEV | MS_NOEXEC, 0);
 	plan_files(&pl, root, l);
-	plan_bwrap(&pl, l, root);
-	if (pl.pl_nomem || rt == NULL || root == NULL) {
+	plan_bwrap(&pl, l, root, sys);
+	if (pl.pl_nomem || rt == NULL || root == NULL || sys == NULL) {
 		err_set(err, ENOMEM, "out of memory");
 		goto fail;
 	}
@@ -836,6 +876,7 @@ sb_launch(struct launch *l, struct ir_err *err)
 	free(rt);
 	free(root);
 	free(opts);
+	free(sys);
 	close(ep[0]);
 	close(ip[0]);
 	close(rp[0]);
@@ -853,6 +894,7 @@ fail:
 	free(rt);
 	free(root);
 	free(opts);
+	free(sys);
 	for (i = 0; i < 2; i++) {
 		if (ep[i] != -1)
 			close(ep[i]);

@@ -7,7 +7,8 @@
  *          [-H HOSTS] [-L]      create a sandbox, print its id, exit (the
  *                               sandbox stays; -L: with a lifeline, so it
  *                               dies with this process, after -L's sleep)
- *   exec [-t MS] [-m MAX] [-C CWD] [-e K=V]... [-s STDIN] [-o F] [-E F]
+ *   exec [-t MS] [-m MAX] [-C CWD] [-e K=V]... [-s STDIN | -f FILE]
+ *          [-o F] [-E F]
  *          ID (-c SHELL | -- ARGV...)
  *                               run one command in a fresh process (the
  *                               sandbox is opened from its state); prints
@@ -19,7 +20,8 @@
  *                               stdout, stderr; exits with its exit code
  *   stream ID -c SHELL          output through the callback, each chunk
  *                               prefixed "[1]" or "[2]"
- *   sigint ID MS -c SHELL       forwards SIGINT after MS milliseconds
+ *   sigint ID -c SHELL          forwards SIGINT once the command prints
+ *                               "ready"
  *   info ID                     key=value lines
  *   destroy ID                  destroy (from a fresh process)
  *   list                        the ids
@@ -28,6 +30,11 @@
  *   concurrent ID N             N execs at once from N threads
  *   timing N [IMAGE]            N x (create, exec true, destroy): ms
  *                               percentiles
+ *   reap CMD...                 run CMD as a child subreaper and reap
+ *                               the orphans it leaves (bwrap processes
+ *                               whose creator exited), so that a test
+ *                               leaves no zombies where PID 1 does not
+ *                               reap
  *
  * Errors print "error: <message>" and exit 1.
  */
@@ -38,6 +45,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -135,6 +144,29 @@ print_result(const struct sandbox_exec_result *r)
 	    r->xr_stderr_len, r->xr_stderr_truncated, (int)r->xr_pid);
 }
 
+static char *
+slurp(const char *path, size_t *len)
+{
+	static char	*buf;
+	FILE		*f;
+	long		 n;
+
+	if ((f = fopen(path, "r")) == NULL || fseek(f, 0, SEEK_END) == -1 ||
+	    (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) == -1) {
+		perror(path);
+		exit(1);
+	}
+	free(buf);
+	if ((buf = malloc((size_t)n + 1)) == NULL ||
+	    fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		perror(path);
+		exit(1);
+	}
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
 /* Parses "[opts] ID (-c SHELL | -- ARGV...)" into the request. */
 static const char *
 parse_exec(int argc, char **argv, struct sandbox_exec_req *req,
@@ -144,7 +176,7 @@ parse_exec(int argc, char **argv, struct sandbox_exec_req *req,
 	const char	*id;
 	int		 ch, ne = 0;
 
-	while ((ch = getopt(argc, argv, "+t:m:C:e:s:o:E:")) != -1) {
+	while ((ch = getopt(argc, argv, "+t:m:C:e:s:f:o:E:")) != -1) {
 		switch (ch) {
 		case 't': req->er_timeout_ms = (unsigned)atoi(optarg); break;
 		case 'm': req->er_output_max = (size_t)atol(optarg); break;
@@ -156,6 +188,9 @@ parse_exec(int argc, char **argv, struct sandbox_exec_req *req,
 		case 's':
 			req->er_stdin = optarg;
 			req->er_stdin_len = strlen(optarg);
+			break;
+		case 'f':
+			req->er_stdin = slurp(optarg, &req->er_stdin_len);
 			break;
 		case 'o': *outf = optarg; break;
 		case 'E': *errf = optarg; break;
@@ -275,18 +310,21 @@ cmd_stream(int argc, char **argv)
 
 struct sigarg {
 	int	 sa_fd;
-	int	 sa_ms;
+	int	 sa_sent;
 };
 
-static void *
-sig_later(void *arg)
+/* Sends SIGINT once the command says "ready": no race with its trap. */
+static void
+sig_on_ready(void *arg, int stream, const char *buf, size_t len)
 {
 	struct sigarg	*a = arg;
 	int		 sig = SIGINT;
 
-	usleep((useconds_t)a->sa_ms * 1000);
-	(void)!write(a->sa_fd, &sig, sizeof(sig));
-	return NULL;
+	(void)stream;
+	if (!a->sa_sent && memmem(buf, len, "ready", 5) != NULL) {
+		a->sa_sent = 1;
+		(void)!write(a->sa_fd, &sig, sizeof(sig));
+	}
 }
 
 static int
@@ -296,25 +334,20 @@ cmd_sigint(int argc, char **argv)
 	struct sandbox_exec_result	 res;
 	struct ir_err			 err;
 	struct sandbox			*sb;
-	struct sigarg			 a;
-	pthread_t			 t;
+	struct sigarg			 a = { -1, 0 };
 	const char			*id, *outf = NULL, *errf = NULL;
 	int				 p[2], rc;
 
-	if (argc < 3)
-		usage();
-	a.sa_ms = atoi(argv[2]);
-	argv[2] = argv[1];
 	sandbox_exec_req_init(&req);
-	id = parse_exec(argc - 1, argv + 1, &req, &outf, &errf);
+	id = parse_exec(argc, argv, &req, &outf, &errf);
 	if (pipe(p) == -1)
 		return 1;
 	req.er_signal_fd = p[0];
+	req.er_output = sig_on_ready;
+	req.er_arg = &a;
 	a.sa_fd = p[1];
 	sb = open_or_die(id);
-	pthread_create(&t, NULL, sig_later, &a);
 	rc = sandbox_exec(sb, &req, &res, &err);
-	pthread_join(t, NULL);
 	close(p[0]);
 	close(p[1]);
 	sandbox_free(sb);
@@ -383,15 +416,19 @@ cmd_twice(const char *id)
 
 	printf("first: %s\n", sandbox_destroy(sb, &err) == 0 ? "ok" :
 	    err.msg);
-	printf("second: %s (errno %d)\n", sandbox_destroy(sb, &err) == 0 ?
-	    "ok" : err.msg, err.code);
+	if (sandbox_destroy(sb, &err) == 0)
+		printf("second: ok\n");
+	else
+		printf("second: %s (errno %d)\n", err.msg, err.code);
 	sandbox_exec_req_init(&req);
 	req.er_shell = "true";
 	printf("exec: %s\n", sandbox_exec(sb, &req, &res, &err) == 0 ? "ok" :
 	    err.msg);
 	sandbox_exec_result_free(&res);
-	again = sandbox_open(&paths, id, &err);
-	printf("open: %s (errno %d)\n", again ? "ok" : err.msg, err.code);
+	if ((again = sandbox_open(&paths, id, &err)) != NULL)
+		printf("open: ok\n");
+	else
+		printf("open: %s (errno %d)\n", err.msg, err.code);
 	sandbox_free(again);
 	sandbox_free(sb);
 	return 0;
@@ -525,6 +562,42 @@ cmd_timing(int n, const char *image)
 	return 0;
 }
 
+static int
+cmd_reap(int argc, char **argv)
+{
+	pid_t	 pid, r;
+	int	 st, rc = 1, i;
+
+	if (argc < 2)
+		usage();
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	if ((pid = fork()) == -1)
+		return 1;
+	if (pid == 0) {
+		execvp(argv[1], argv + 1);
+		_exit(127);
+	}
+	for (;;) {
+		r = waitpid(-1, &st, 0);
+		if (r == pid) {
+			rc = WIFEXITED(st) ? WEXITSTATUS(st) :
+			    128 + WTERMSIG(st);
+			break;
+		}
+		if (r == -1 && errno != EINTR)
+			break;
+	}
+	/* Orphans still alive get a moment to finish dying. */
+	for (i = 0; i < 40; i++) {
+		while ((r = waitpid(-1, NULL, WNOHANG)) > 0)
+			;
+		if (r == -1)
+			break;
+		usleep(50000);
+	}
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -565,6 +638,8 @@ main(int argc, char **argv)
 		return cmd_twice(argv[1]);
 	if (strcmp(cmd, "concurrent") == 0 && argc == 3)
 		return cmd_concurrent(argv[1], atoi(argv[2]));
+	if (strcmp(cmd, "reap") == 0)
+		return cmd_reap(argc, argv);
 	if (strcmp(cmd, "timing") == 0 && argc >= 2)
 		return cmd_timing(atoi(argv[1]), argc > 2 ? argv[2] : NULL);
 	usage();
