@@ -68,6 +68,8 @@ struct dv_tcp {
 	unsigned		 t_pending;
 	unsigned		 t_refs;	/* the connection + queries */
 	int			 t_closed;
+	int			 t_eof;		/* the guest half-closed */
+	int			 t_busy;	/* in tcp_messages() */
 	uint64_t		 t_last;
 	uint32_t		 t_events;
 };
@@ -937,7 +939,11 @@ tcp_events(struct dnsview *dv, struct dv_tcp *t)
 
 	if (t->t_closed)
 		return;
-	if (t->t_pending < DV_TCP_PENDING)
+	if (t->t_eof && t->t_pending == 0 && t->t_outlen == 0) {
+		tcp_close(dv, t);
+		return;
+	}
+	if (t->t_pending < DV_TCP_PENDING && !t->t_eof)
 		want |= EPOLLIN;
 	if (t->t_outlen > 0)
 		want |= EPOLLOUT;
@@ -1027,6 +1033,11 @@ tcp_messages(struct dnsview *dv, struct dv_tcp *t)
 {
 	size_t	 mlen, off = 0;
 
+	/* A query that fails at once frees itself, which calls back here:
+	 * the outer call goes on with the buffer. */
+	if (t->t_busy)
+		return;
+	t->t_busy = 1;
 	while (!t->t_closed && t->t_pending < DV_TCP_PENDING &&
 	    t->t_inlen - off >= 2) {
 		mlen = (size_t)t->t_in[off] << 8 | t->t_in[off + 1];
@@ -1040,6 +1051,7 @@ tcp_messages(struct dnsview *dv, struct dv_tcp *t)
 		    t->t_in + off + 2, mlen);
 		off += 2 + mlen;
 	}
+	t->t_busy = 0;
 	if (t->t_closed)
 		return;
 	memmove(t->t_in, t->t_in + off, t->t_inlen - off);
@@ -1070,7 +1082,12 @@ tcp_read(struct dnsview *dv, struct dv_tcp *t)
 			break;	/* a full message waits for a free slot */
 		n = read(t->t_ev.e_fd, t->t_in + t->t_inlen,
 		    t->t_incap - t->t_inlen);
-		if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
+		if (n == 0) {
+			/* Answer what was asked, then close (RFC 7766). */
+			t->t_eof = 1;
+			break;
+		}
+		if (n == -1 && errno != EAGAIN && errno != EINTR) {
 			tcp_close(dv, t);
 			break;
 		}

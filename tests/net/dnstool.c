@@ -22,8 +22,8 @@
  *   dnstool raw [-t] [-T MS] SERVER HEX
  *       sends HEX as the message; prints the reply's header as above.
  *   dnstool pipeline SERVER NAME...
- *       one TCP connection, every query sent before reading; prints one
- *       line per reply: "reply NAME rcode=R an=N".
+ *       one TCP connection, every query sent, then half-closed, before
+ *       reading; prints one line per reply: "reply NAME rcode=R an=N".
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -429,6 +429,8 @@ cmd_pipeline(int argc, char **argv)
 			return 0;
 		}
 	}
+	/* Half-closed, as some clients do: the answers must still come. */
+	shutdown(fd, SHUT_WR);
 	for (i = 1; i < argc; i++) {
 		if (read_full(fd, buf, 2, deadline) == -1 ||
 		    read_full(fd, buf, (size_t)(n = buf[0] << 8 | buf[1]),
