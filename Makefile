@@ -12,7 +12,7 @@ PREFIX	?= /usr/local
 # with a header that is its contract; add it here.
 LIB_DIRS = common policy profiles gateway peek dns audit proxy sandbox runner
 
-PKGS	 = libidn2 jansson libnftables libmnl libcares libseccomp libarchive
+PKGS	 = libidn2 jansson libnftables libmnl libcares libseccomp libarchive sqlite3
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

@@ -1,5 +1,6 @@
 /*
- * audit.c - audit events: the JSON form and the default sink (stderr).
+ * audit.c - audit events: the JSON form and the dispatch to a sink, the
+ * store (store.c) or stderr.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -9,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "audit.h"
+#include "audit_int.h"
 
 static audit_sink_fn	*sink_fn;
 static void		*sink_arg;
@@ -184,6 +185,10 @@ audit_format_json(const struct audit_event *ev, char *buf, size_t len)
 		jb_printf(&b, ",\"qtype\":%u", ev->ae_qtype);
 		jb_key_str(&b, "rcode", ev->ae_rcode);
 	}
+	if (ev->ae_last_ns != 0)
+		jb_printf(&b, ",\"count\":%llu,\"last_ns\":%llu",
+		    (unsigned long long)ev->ae_count,
+		    (unsigned long long)ev->ae_last_ns);
 	jb_putc(&b, '}');
 	if (len > 0)
 		buf[b.n < len ? b.n : len - 1] = '\0';
@@ -196,10 +201,13 @@ audit_emit(const struct audit_event *ev)
 	char	 line[2048];
 	int	 n;
 
+	metrics_count(ev);
 	if (sink_fn != NULL) {
 		sink_fn(sink_arg, ev);
 		return;
 	}
+	if (store_push(ev))
+		return;
 	n = audit_format_json(ev, line, sizeof(line) - 1);
 	if (n > (int)sizeof(line) - 2)
 		n = (int)sizeof(line) - 2;
