@@ -44,6 +44,8 @@
 
 static int	 timeout_ms = 3000;
 
+static void	 usage(void) __attribute__((noreturn));
+
 static void
 usage(void)
 {
