@@ -14,6 +14,7 @@
 
 static const struct option opts[] = {
 	{ "state-dir",	required_argument,	NULL, 's' },
+	{ "run-dir",	required_argument,	NULL, 'r' },
 	{ "json",	no_argument,		NULL, 'j' },
 	{ "help",	no_argument,		NULL, 'h' },
 	{ NULL,		0,			NULL, 0 },
@@ -24,7 +25,7 @@ cmd_image_usage(FILE *f)
 {
 	fprintf(f, "usage: isorun image import [--state-dir DIR] NAME FILE\n"
 	    "       isorun image ls [--state-dir DIR] [--json]\n"
-	    "       isorun image rm [--state-dir DIR] NAME\n"
+	    "       isorun image rm [--state-dir DIR] [--run-dir DIR] NAME\n"
 	    "\n"
 	    "Manages the images sandboxes can run besides 'host' (a view of "
 	    "this\n"
@@ -35,14 +36,16 @@ cmd_image_usage(FILE *f)
 	    "or an OCI\n"
 	    "                     image layout tarball, as image NAME\n"
 	    "  ls                 list the imported images\n"
-	    "  rm NAME            remove image NAME\n"
+	    "  rm NAME            remove image NAME (refused while a sandbox "
+	    "uses it)\n"
 	    "\n"
 	    "  --state-dir DIR    the runner's state directory (default %s);\n"
 	    "                     images live in DIR/images/NAME\n"
+	    "  --run-dir DIR      the runner's run directory (default %s)\n"
 	    "  --json             ls: a JSON array of {name, format, source, "
 	    "layers,\n"
 	    "                     size, imported, env, workdir}\n",
-	    SB_STATE_DIR);
+	    SB_STATE_DIR, SB_RUN_DIR);
 }
 
 /* Input at fault (code 0): usage exit code; the system: failure. */
@@ -121,10 +124,13 @@ cmd_image(int argc, char **argv)
 	memset(&p, 0, sizeof(p));
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":s:jh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":s:r:jh", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			p.sp_state_dir = optarg;
+			break;
+		case 'r':
+			p.sp_run_dir = optarg;
 			break;
 		case 'j':
 			json = 1;

@@ -275,10 +275,14 @@ conn_read(struct xctx *x, struct sandbox_exec_result *res,
 	n = read(x->x_conn, (char *)ev + x->x_evlen, sizeof(*ev) - x->x_evlen);
 	if (n == -1 && (errno == EINTR || errno == EAGAIN))
 		return 0;
-	if (n <= 0)
+	if (n <= 0) {
+		pthread_mutex_lock(&x->x_sb->sb_lock);
+		n = x->x_sb->sb_destroyed;
+		pthread_mutex_unlock(&x->x_sb->sb_lock);
 		return err_set(err, ECONNRESET, "sandbox '%s' went away while "
-		    "the command ran%s", x->x_sb->sb_id,
-		    x->x_sb->sb_destroyed ? " (destroyed)" : "");
+		    "the command ran%s", x->x_sb->sb_id, n ? " (destroyed)" :
+		    "");
+	}
 	x->x_evlen += (size_t)n;
 	if (x->x_evlen < sizeof(*ev))
 		return 0;

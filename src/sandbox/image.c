@@ -812,12 +812,50 @@ out:
 	return rc;
 }
 
+/* The first sandbox (by its state file) whose image is `name`, or 0. */
+static int
+image_user(const struct sb_paths *p, const char *name, char *who,
+    size_t len)
+{
+	struct dirent	*de;
+	DIR		*d;
+	json_t		*j;
+	char		*dir, *path;
+	const char	*im;
+	int		 found = 0;
+
+	if (asprintf(&dir, "%s/sandboxes", p->run_dir) == -1)
+		return 0;
+	if ((d = opendir(dir)) == NULL) {
+		free(dir);
+		return 0;
+	}
+	while (!found && (de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' ||
+		    asprintf(&path, "%s/%s/state.json", dir, de->d_name) == -1)
+			continue;
+		if ((j = json_load_file(path, 0, NULL)) != NULL) {
+			im = json_string_value(json_object_get(j, "image"));
+			if (im != NULL && strcmp(im, name) == 0) {
+				snprintf(who, len, "%s", de->d_name);
+				found = 1;
+			}
+			json_decref(j);
+		}
+		free(path);
+	}
+	closedir(d);
+	free(dir);
+	return found;
+}
+
 int
 image_remove(const struct sandbox_paths *sp, const char *name,
     struct ir_err *err)
 {
 	struct sb_paths	 p;
 	char		*dir = NULL, *final = NULL, *gone = NULL;
+	char		 who[SB_ID_MAX + 1];
 	int		 rc = -1;
 
 	if (sb_paths_get(sp, &p, err) == -1 ||
@@ -827,6 +865,11 @@ image_remove(const struct sandbox_paths *sp, const char *name,
 	    asprintf(&final, "%s/%s", dir, name) == -1 ||
 	    asprintf(&gone, "%s/.rm-%s.%d", dir, name, (int)getpid()) == -1) {
 		err_set(err, ENOMEM, "out of memory");
+		goto out;
+	}
+	if (image_user(&p, name, who, sizeof(who))) {
+		err_set(err, EBUSY, "image '%s' is used by sandbox '%s': "
+		    "destroy it first", name, who);
 		goto out;
 	}
 	/* Out of sight first, so a name is either whole or absent. */

@@ -2,11 +2,12 @@
  * launch.c - building a sandbox's root and starting bwrap with the init.
  *
  * The runner forks one child. The child joins the sandbox's network
- * namespace, unshares a mount namespace of its own (slave of the runner's,
- * so host unmounts such as `ip netns del` still reach it), mounts a tmpfs
- * on <dir>/mnt and builds the root there out of overlays whose upper layers
- * live on that tmpfs, writes /etc/resolv.conf and /etc/hosts, and execs
- * bwrap. Nothing is mounted in the runner's namespace: when the sandbox's
+ * namespace (or makes an empty one with loopback up), unshares a mount
+ * namespace of its own (slave of the runner's, so host unmounts such as
+ * `ip netns del` still reach it), mounts a tmpfs on <dir>/mnt and builds
+ * the root there out of overlays whose upper layers live on that tmpfs,
+ * mounts a sysfs that shows the sandbox's own interfaces, writes
+ * /etc/resolv.conf and /etc/hosts, and execs bwrap. Nothing is mounted in the runner's namespace: when the sandbox's
  * last process exits, the namespace and every mount in it go, so a crashed
  * runner leaks no mounts and destroy has none to undo.
  *
@@ -358,6 +359,8 @@ plan_files(struct plan *pl, const char *root, const struct launch *l)
 	op_add(pl, MO_DIRAT, "etc", NULL, NULL, 0, 0755);
 	op_add(pl, MO_FILEAT, "etc", l->la_resolv, "resolv.conf", 0, 0644);
 	op_add(pl, MO_FILEAT, "etc", l->la_hosts, "hosts", 0, 0644);
+	op_add(pl, MO_FILEAT, "etc", l->la_hostname_line, "hostname", 0,
+	    0644);
 }
 
 /* Capabilities the guest keeps, inside its own user namespace only. */
@@ -545,9 +548,15 @@ static void __attribute__((noreturn))
 child_main(const struct plan *pl, const struct launch *l, struct child_fds *f)
 {
 	static char *const envp[] = { NULL };
+	sigset_t	 none;
 	int		 tmp[9], i, at = 0, e;
 	int		 errfd = f->cf_src[FD_ERRPIPE];
 
+	/* A daemon's blocked or ignored signals must not reach bwrap. */
+	for (i = 1; i < NSIG; i++)
+		signal(i, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 	umask(0);
 	/* The network namespace first: the sysfs mounted below shows the
 	 * interfaces of the namespace its mounter is in. */

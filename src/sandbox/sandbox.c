@@ -337,7 +337,7 @@ sandbox_create(const struct sandbox_config *c, struct ir_err *err)
 	struct launch		 l;
 	struct sandbox		*sb = NULL;
 	char			 idbuf[SB_ID_MAX + 1], *sbroot = NULL;
-	char			*hosts = NULL, *path = NULL;
+	char			*hosts = NULL, *path = NULL, *hline = NULL;
 	const char		*hostname;
 	int			 netfd = -1, lfd = -1, logfd = -1, made = 0;
 
@@ -411,11 +411,16 @@ sandbox_create(const struct sandbox_config *c, struct ir_err *err)
 		goto fail;
 	if (c->sc_hosts == NULL && (hosts = default_hosts(hostname)) == NULL)
 		goto nomem;
+	if (asprintf(&hline, "%s\n", hostname) == -1) {
+		hline = NULL;
+		goto nomem;
+	}
 
 	l.la_paths = &p;
 	l.la_id = sb->sb_id;
 	l.la_dir = sb->sb_dir;
 	l.la_hostname = hostname;
+	l.la_hostname_line = hline;
 	l.la_img = &img;
 	l.la_netns_fd = netfd;
 	l.la_listen_fd = lfd;
@@ -452,6 +457,7 @@ sandbox_create(const struct sandbox_config *c, struct ir_err *err)
 		close(netfd);
 	free(path);
 	free(hosts);
+	free(hline);
 	free(sbroot);
 	img_ref_free(&img);
 	return sb;
@@ -468,6 +474,7 @@ fail:
 		sb_rm_rf(sb->sb_dir, NULL);
 	free(path);
 	free(hosts);
+	free(hline);
 	free(sbroot);
 	img_ref_free(&img);
 	sandbox_free(sb);

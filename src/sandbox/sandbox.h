@@ -20,7 +20,9 @@
  * /etc, /opt and the top-level symlinks, with secrets such as /etc/shadow
  * hidden), an absolute path to a rootfs directory, or the NAME of an image
  * imported from a docker-archive or OCI-layout tarball with image_import()
- * (stored flattened under <state_dir>/images/NAME/).
+ * (stored flattened under <state_dir>/images/NAME/). A rootfs path shows
+ * that directory to the guest, whatever it is: an API must only pass paths
+ * its operator allowed.
  *
  * Threads: every function may be called from any thread. A struct sandbox
  * may be used by several threads at once (concurrent execs, exec during
@@ -166,7 +168,7 @@ struct sandbox_exec_req {
 	size_t		 er_output_max;	/* capture per stream; 0: SB_OUTPUT_MAX;
 					   the rest is read and dropped */
 	/* Called on the calling thread with each chunk of output as it comes
-	 * (stream 1 or 2), captured or not; NULL: none. */
+	 * (stream 1 or 2; not for a stream given as an fd); NULL: none. */
 	void		(*er_output)(void *arg, int stream, const char *buf,
 			    size_t len);
 	void		*er_arg;
@@ -239,7 +241,8 @@ int	image_name_check(const char *name, struct ir_err *err);
 int	image_import(const struct sandbox_paths *p, const char *name,
 	    const char *file, struct ir_err *err);
 
-/* Removes an imported image (sandboxes using it keep their view). */
+/* Removes an imported image. EBUSY while a sandbox under this run
+ * directory uses it (its files would vanish from under the sandbox). */
 int	image_remove(const struct sandbox_paths *p, const char *name,
 	    struct ir_err *err);
 

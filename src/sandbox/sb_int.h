@@ -163,6 +163,7 @@ struct launch {
 	const char	*la_id;
 	const char	*la_dir;	/* <run>/sandboxes/<id> */
 	const char	*la_hostname;
+	const char	*la_hostname_line;	/* for /etc/hostname */
 	const struct img_ref *la_img;
 	int		 la_netns_fd;	/* -1: bwrap --unshare-net */
 	int		 la_listen_fd;

@@ -150,6 +150,11 @@ ms=$(echo "$out" | sed -n 's/^ok=8 of 8 in \([0-9]*\) ms$/\1/p')
 check "8 concurrent execs on one sandbox" '[ -n "$ms" ] && [ "$ms" -lt 3000 ]' \
     "$out"
 
+# --- 12 sandboxes created, used and destroyed at once from 12 threads
+out=$($SB parallel 12 "/run/netns/$NS" 2>&1)
+check "12 sandboxes at once from 12 threads of one process" \
+    '[ "$out" = "ok=12 of 12" ] && [ "$($SB list)" = s1 ]' "$out; left: $($SB list | tr '\n' ' ')"
+
 # --- unknown ids, destroy, destroy twice
 out=$($SB exec nosuch -c true 2>&1)
 check "exec in an unknown sandbox: clear error" \

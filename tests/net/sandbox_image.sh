@@ -211,14 +211,19 @@ for im in bb bbo; do
 		check "sandbox on image $im: writes stay out of the image" \
 		    '[ "$stdout" = hi ] && [ "$(cat "$ST/images/$im/rootfs/etc/kept.txt")" = kept ]' \
 		    "stdout=$stdout image has $(cat "$ST/images/$im/rootfs/etc/kept.txt")"
+		out=$($IMG rm --run-dir "$T/run" "$im" 2>&1)
+		rc=$?
+		check "image $im in use: rm refused" \
+		    '[ "$rc" = 1 ] && echo "$out" | grep -q "used by sandbox .s-$im." &&
+		     [ -d "$ST/images/$im/rootfs" ]' "rc=$rc $out"
 		$SB destroy "s-$im" >/dev/null
 	else
 		nok "sandbox on image $im" "$out"
 	fi
 done
-out=$($IMG rm bbo 2>&1)
+out=$($IMG rm --run-dir "$T/run" bbo 2>&1)
 check "image rm" '[ -z "$out" ] && [ ! -e "$ST/images/bbo" ]' "$out"
-out=$($IMG rm bbo 2>&1)
+out=$($IMG rm --run-dir "$T/run" bbo 2>&1)
 rc=$?
 check "image rm of an unknown name: exit 2" \
     '[ "$rc" = 2 ] && echo "$out" | grep -q "no image .bbo."' "rc=$rc $out"

@@ -28,6 +28,8 @@
  *   twice ID                    destroy, destroy again, exec, open: one
  *                               line per step with the error
  *   concurrent ID N             N execs at once from N threads
+ *   parallel N [NETNS]          N threads at once, each: create, exec,
+ *                               destroy
  *   timing N [IMAGE]            N x (create, exec true, destroy): ms
  *                               percentiles
  *   reap CMD...                 run CMD as a child subreaper and reap
@@ -511,6 +513,79 @@ cmd_concurrent(const char *id, int n)
 	return 0;
 }
 
+struct pjob {
+	const char	*pj_netns;
+	int		 pj_ok;
+	char		 pj_why[600];
+};
+
+static void *
+pjob_main(void *arg)
+{
+	struct pjob			*j = arg;
+	struct sandbox_config		 c;
+	struct sandbox_exec_req		 req;
+	struct sandbox_exec_result	 res;
+	struct ir_err			 err;
+	struct sandbox			*sb;
+	char				 want[SB_ID_MAX + 16];
+
+	sandbox_config_default(&c);
+	c.sc_paths = &paths;
+	c.sc_netns = j->pj_netns;
+	if ((sb = sandbox_create(&c, &err)) == NULL) {
+		snprintf(j->pj_why, sizeof(j->pj_why), "create: %s", err.msg);
+		return NULL;
+	}
+	sandbox_exec_req_init(&req);
+	req.er_shell = "cat /etc/hostname; echo $SBID";
+	const char *env[] = { NULL, NULL };
+	char kv[SB_ID_MAX + 8];
+	snprintf(kv, sizeof(kv), "SBID=%s", sandbox_id(sb));
+	env[0] = kv;
+	req.er_env = env;
+	snprintf(want, sizeof(want), "isorun\n%s\n", sandbox_id(sb));
+	if (sandbox_exec(sb, &req, &res, &err) == -1)
+		snprintf(j->pj_why, sizeof(j->pj_why), "exec: %s", err.msg);
+	else if (strcmp(res.xr_stdout, want) != 0)
+		snprintf(j->pj_why, sizeof(j->pj_why), "exec printed '%s'",
+		    res.xr_stdout);
+	else
+		j->pj_ok = 1;
+	sandbox_exec_result_free(&res);
+	if (sandbox_destroy(sb, &err) == -1) {
+		snprintf(j->pj_why, sizeof(j->pj_why), "destroy: %s", err.msg);
+		j->pj_ok = 0;
+	}
+	sandbox_free(sb);
+	return NULL;
+}
+
+static int
+cmd_parallel(int n, const char *netns)
+{
+	struct pjob	 jobs[64];
+	pthread_t	 t[64];
+	int		 i, ok = 0;
+
+	if (n > 64)
+		n = 64;
+	for (i = 0; i < n; i++) {
+		memset(&jobs[i], 0, sizeof(jobs[i]));
+		jobs[i].pj_netns = netns;
+		pthread_create(&t[i], NULL, pjob_main, &jobs[i]);
+	}
+	for (i = 0; i < n; i++) {
+		pthread_join(t[i], NULL);
+		if (jobs[i].pj_ok)
+			ok++;
+		else
+			printf("fail: %s\n", jobs[i].pj_why);
+	}
+	printf("ok=%d of %d\n", ok, n);
+	return 0;
+}
+
 static int
 cmp_long(const void *a, const void *b)
 {
@@ -638,6 +713,8 @@ main(int argc, char **argv)
 		return cmd_twice(argv[1]);
 	if (strcmp(cmd, "concurrent") == 0 && argc == 3)
 		return cmd_concurrent(argv[1], atoi(argv[2]));
+	if (strcmp(cmd, "parallel") == 0 && argc >= 2)
+		return cmd_parallel(atoi(argv[1]), argc > 2 ? argv[2] : NULL);
 	if (strcmp(cmd, "reap") == 0)
 		return cmd_reap(argc, argv);
 	if (strcmp(cmd, "timing") == 0 && argc >= 2)
