@@ -78,6 +78,8 @@ audit_db_open(const char *path, struct ir_err *err)
 	    "type = 'table' AND name = 'events')", -1, &s, NULL) !=
 	    SQLITE_OK || sqlite3_step(s) != SQLITE_ROW) {
 		rd_err(err, d, "cannot read it");
+		if (sqlite3_errcode(d->d_db) == SQLITE_NOTADB)
+			err->code = EINVAL;	/* the wrong file, not a fault */
 		goto fail;
 	}
 	if (sqlite3_column_int(s, 1) != 1 || sqlite3_column_int(s, 0) < 1) {

@@ -345,8 +345,9 @@ spare_merge(struct aqueue *q, const struct audit_event *ev, uint64_t t)
 }
 
 /*
- * Queue full: folds `ev` into a summary, using `r` (its copy, may be NULL)
- * as a new one when none matches. Returns `r` when it was not used.
+ * Queue full: folds `ev` into a summary, using `r` (its copy, or NULL: one
+ * is made when a new summary needs it) as a new one when none matches.
+ * Returns what the caller must free.
  */
 static struct arec *
 aggregate(struct aqueue *q, const struct audit_event *ev, struct arec *r,
@@ -359,17 +360,21 @@ aggregate(struct aqueue *q, const struct audit_event *ev, struct arec *r,
 		merge(s, ev, t);
 		return r;
 	}
-	if (r != NULL && q->q_nsum < q->q_summax) {
-		sum_insert(q, r, AQ_FULL, hfull);
-		return NULL;
+	if (q->q_nsum < q->q_summax || (q->q_ncoarse < AQ_COARSE_MAX &&
+	    sum_find(q, ev, AQ_COARSE, hcoarse) == NULL)) {
+		/* Once per new key, so rare enough to allocate here. */
+		if (r == NULL)
+			r = rec_copy(ev, t);
+		if (r != NULL) {
+			sum_insert(q, r, q->q_nsum < q->q_summax ? AQ_FULL :
+			    AQ_COARSE, q->q_nsum < q->q_summax ? hfull :
+			    hcoarse);
+			return NULL;
+		}
 	}
 	if ((s = sum_find(q, ev, AQ_COARSE, hcoarse)) != NULL) {
 		merge(s, ev, t);
 		return r;
-	}
-	if (r != NULL && q->q_ncoarse < AQ_COARSE_MAX) {
-		sum_insert(q, r, AQ_COARSE, hcoarse);
-		return NULL;
 	}
 	spare_merge(q, ev, t);
 	return r;
@@ -378,15 +383,19 @@ aggregate(struct aqueue *q, const struct audit_event *ev, struct arec *r,
 unsigned
 aq_push(struct aqueue *q, const struct audit_event *ev)
 {
-	struct arec	*r;
+	struct arec	*r = NULL;
 	uint64_t	 t, hfull = 0, hcoarse = 0;
 	unsigned	 n;
 	int		 full;
 
 	t = ev->ae_time_ns != 0 ? ev->ae_time_ns : audit_now_ns();
-	r = rec_copy(ev, t);
-	/* A racy peek: only decides whether to hash before taking the lock. */
+	/*
+	 * A racy peek: when the queue looks full the event will most likely
+	 * be folded into a summary, so hash it instead of copying it.
+	 */
 	full = __atomic_load_n(&q->q_n, __ATOMIC_RELAXED) >= q->q_max;
+	if (!full)
+		r = rec_copy(ev, t);
 	if (full || r == NULL) {
 		hfull = key_hash(ev, AQ_FULL);
 		hcoarse = key_hash(ev, AQ_COARSE);
@@ -397,6 +406,15 @@ aq_push(struct aqueue *q, const struct audit_event *ev)
 		q->q_cur[q->q_n] = r;
 		__atomic_store_n(&q->q_n, q->q_n + 1, __ATOMIC_RELAXED);
 		r = NULL;
+	} else if (full && q->q_n < q->q_max) {
+		/* emptied since the peek: copy under the lock, rarely */
+		if ((r = rec_copy(ev, t)) != NULL) {
+			q->q_cur[q->q_n] = r;
+			__atomic_store_n(&q->q_n, q->q_n + 1,
+			    __ATOMIC_RELAXED);
+			r = NULL;
+		} else
+			r = aggregate(q, ev, NULL, t, hfull, hcoarse);
 	} else {
 		if (!full && r != NULL) {
 			/* filled up since the peek: hash under the lock */
