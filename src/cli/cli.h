@@ -32,6 +32,8 @@ int	cmd_run(int, char **);
 void	cmd_run_usage(FILE *);
 int	cmd_image(int, char **);
 void	cmd_image_usage(FILE *);
+int	cmd_audit(int, char **);
+void	cmd_audit_usage(FILE *);
 
 /* "isorun: <message>" on stderr. */
 void	cli_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -18,6 +18,8 @@ static const struct cli_cmd cmds[] = {
 	    "policy", cmd_run_usage },
 	{ "image", cmd_image, "import, list and remove sandbox images",
 	    cmd_image_usage },
+	{ "audit", cmd_audit, "show and follow the audit trail",
+	    cmd_audit_usage },
 	{ "help", cmd_help, "show the help of a command", cmd_help_usage },
 };
 #define NCMDS	(sizeof(cmds) / sizeof(cmds[0]))
