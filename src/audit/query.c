@@ -110,18 +110,33 @@ audit_db_close(struct audit_db *d)
 	free(d);
 }
 
+/* The enum value named `s` by audit_*_name(); 0 when none (a bad row). */
 static int
-parse_name(const char *s, const char *(*namefn)(int), int n)
+parse_kind(const char *s)
 {
-	for (int i = 0; s != NULL && i < n; i++)
-		if (strcmp(s, namefn(i)) == 0)
+	for (int i = AUDIT_CONNECT; s != NULL && i <= AUDIT_DNS; i++)
+		if (strcmp(s, audit_kind_name(i)) == 0)
 			return i;
 	return 0;
 }
 
-static const char *kind_n(int i) { return audit_kind_name(i); }
-static const char *proto_n(int i) { return audit_proto_name(i); }
-static const char *src_n(int i) { return audit_name_source_name(i); }
+static int
+parse_proto(const char *s)
+{
+	for (int i = AUDIT_TCP; s != NULL && i <= AUDIT_DNS_PROTO; i++)
+		if (strcmp(s, audit_proto_name(i)) == 0)
+			return i;
+	return 0;
+}
+
+static int
+parse_name_source(const char *s)
+{
+	for (int i = AUDIT_NAME_NONE; s != NULL && i <= AUDIT_NAME_DNS; i++)
+		if (strcmp(s, audit_name_source_name(i)) == 0)
+			return i;
+	return 0;
+}
 
 static const char *
 col_text(sqlite3_stmt *s, int i)
@@ -160,15 +175,14 @@ row_decode(sqlite3_stmt *s, struct audit_row *r)
 	r->ar_id = sqlite3_column_int64(s, 0);
 	ev->ae_time_ns = (uint64_t)sqlite3_column_int64(s, 1);
 	ev->ae_sandbox = (v = col_text(s, 2)) ? v : "";
-	ev->ae_kind = (enum audit_kind)parse_name(col_text(s, 3), kind_n, 3);
-	ev->ae_proto = (enum audit_proto)parse_name(col_text(s, 4), proto_n,
-	    4);
+	ev->ae_kind = (enum audit_kind)parse_kind(col_text(s, 3));
+	ev->ae_proto = (enum audit_proto)parse_proto(col_text(s, 4));
 	col_addr(s, 5, &ev->ae_src);
 	col_addr(s, 7, &ev->ae_dst);
 	if ((ev->ae_name = col_text(s, 9)) != NULL)
 		ev->ae_namelen = (size_t)sqlite3_column_bytes(s, 9);
-	ev->ae_name_source = (enum audit_name_source)parse_name(
-	    col_text(s, 10), src_n, 4);
+	ev->ae_name_source = (enum audit_name_source)parse_name_source(
+	    col_text(s, 10));
 	v = col_text(s, 11);
 	ev->ae_allowed = v != NULL && strcmp(v, "allowed") == 0;
 	ev->ae_rule = col_text(s, 12);
