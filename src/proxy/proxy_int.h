@@ -107,6 +107,7 @@ struct conn {
 	struct policy		*c_pol;		/* the deciding policy */
 	struct sockaddr_in6	 c_src, c_dst;	/* v4 as v4-mapped */
 	uint64_t		 c_start;	/* ms */
+	uint64_t		 c_accept_ns;	/* for the decision latency */
 	uint64_t		 c_bytes[2];	/* [0] up, [1] down */
 	/* peek */
 	uint8_t			*c_buf;
@@ -130,6 +131,7 @@ struct conn {
 
 /* proxy.c */
 uint64_t	px_now_ms(void);
+uint64_t	px_now_ns(void);
 void		px_timer_set(struct loop *, struct conn *, int which);
 void		px_timer_clear(struct loop *, struct conn *);
 int		px_epoll_add(struct loop *, int fd, uint32_t events,

@@ -394,6 +394,9 @@ conn_decide(struct loop *lp, struct conn *c, int peeked)
 	int		 ok;
 
 	ok = conn_eval(lp, c, c->c_pol, 1, &rule, reason, sizeof(reason));
+	/* From accept to verdict; for a peek that includes the client's
+	 * own pace, which the histogram then shows. */
+	audit_observe_latency_ns(px_now_ns() - c->c_accept_ns);
 	conn_audit(c, AUDIT_CONNECT, ok, rule, reason);
 	if (!ok) {
 		stat_add(&px->px_stats.ps_blocked, 1);
@@ -677,6 +680,7 @@ conn_new(struct loop *lp, int fd, const struct sockaddr_in6 *src)
 	c->c_src = *src;
 	c->c_dst = dst;
 	c->c_start = lp->lp_now;
+	c->c_accept_ns = px_now_ns();
 	c->c_kind = PEEK_MORE;
 	TAILQ_INSERT_TAIL(&lp->lp_conns, c, c_all);
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
