@@ -35,7 +35,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
+#include <linux/capability.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -51,6 +55,8 @@
 #define FD_SECCOMP	6
 #define FD_INFO		7
 #define FD_ERRPIPE	8
+#define FD_USERNS	9
+#define NFDS		10
 
 enum mop_kind {
 	MO_MOUNT,	/* mount(arg, path, arg, flags, opts) */
@@ -60,6 +66,8 @@ enum mop_kind {
 	MO_ROOT,	/* path is the root the *AT operations resolve in */
 	MO_DIRAT,	/* make sure path (one name) exists in the root */
 	MO_FILEAT,	/* write arg (len bytes) as path/opts in the root */
+	MO_IDMAP,	/* arg, idmapped to the sandbox's users, on path */
+	MO_BINDFILE,	/* arg bound read-only on a new file at path */
 };
 
 struct mop {
@@ -75,6 +83,7 @@ struct mop {
 };
 
 struct plan {
+	uid_t		 pl_base;	/* host uid of the guest's uid 0 */
 	struct mop	*pl_ops;
 	size_t		 pl_n;
 	size_t		 pl_cap;
@@ -95,6 +104,8 @@ struct child_err {
 #define CE_FDS		(-4)
 #define CE_EXEC		(-5)
 #define CE_LOOPBACK	(-6)
+#define CE_USERNS	(-7)
+#define CE_SETUID	(-8)
 
 static char *
 xstrdup(struct plan *pl, const char *s)
@@ -136,15 +147,30 @@ op_add(struct plan *pl, enum mop_kind kind, const char *path,
 		m->mo_len = strlen(arg);
 }
 
+/* A host id as the guest sees it, through the idmapped lower layers. */
+static uid_t
+shift(const struct plan *pl, unsigned id)
+{
+	return id < SB_UID_COUNT ? pl->pl_base + id : pl->pl_base + 65534;
+}
+
+/* mkdir with an owner given as the guest sees it (shifted here). */
 static void
 op_mkdir(struct plan *pl, const char *path, mode_t mode, uid_t uid,
     gid_t gid)
 {
 	op_add(pl, MO_MKDIR, path, NULL, NULL, 0, mode);
 	if (pl->pl_n > 0) {
-		pl->pl_ops[pl->pl_n - 1].mo_uid = uid;
-		pl->pl_ops[pl->pl_n - 1].mo_gid = gid;
+		pl->pl_ops[pl->pl_n - 1].mo_uid = shift(pl, uid);
+		pl->pl_ops[pl->pl_n - 1].mo_gid = shift(pl, gid);
 	}
+}
+
+/* mkdir owned by the runner (real root): what the guest must not touch. */
+static void
+op_mkdir_host(struct plan *pl, const char *path)
+{
+	op_add(pl, MO_MKDIR, path, NULL, NULL, 0, 0700);
 }
 
 static void
@@ -246,27 +272,36 @@ plan_hidden(struct plan *pl, const char *upper)
 	}
 }
 
+/*
+ * An overlay on `target`: `lower` seen through an idmapped mount (host uid
+ * N shows as the guest's N), the upper layer on the tmpfs. The upper
+ * directory's attributes are the merged root's, so it takes the lower's.
+ */
 static void
 plan_overlay(struct plan *pl, const char *rt, const char *target,
     const char *lower, const char *tag, const struct stat *lst)
 {
-	char	*o, *u, *w, *opts;
+	char	*o, *u, *w, *lo, *opts;
 
 	o = fmt(pl, "%s/ovl/%s", rt, tag);
 	u = fmt(pl, "%s/ovl/%s/u", rt, tag);
 	w = fmt(pl, "%s/ovl/%s/w", rt, tag);
-	op_mkdir(pl, o, 0700, 0, 0);
+	lo = fmt(pl, "%s/ovl/%s/l", rt, tag);
+	op_mkdir_host(pl, o);
+	op_mkdir_host(pl, w);
+	op_mkdir_host(pl, lo);
+	op_add(pl, MO_IDMAP, lo, lower, NULL, 0, 0);
 	op_mkdir(pl, u, lst->st_mode & 07777, lst->st_uid, lst->st_gid);
-	op_mkdir(pl, w, 0700, 0, 0);
 	if (strcmp(tag, "etc") == 0 && u != NULL)
 		plan_hidden(pl, u);
 	op_mkdir(pl, target, 0755, 0, 0);
-	opts = fmt(pl, "lowerdir=%s,upperdir=%s,workdir=%s", lower, u, w);
+	opts = fmt(pl, "lowerdir=%s,upperdir=%s,workdir=%s", lo, u, w);
 	op_add(pl, MO_MOUNT, target, "overlay", opts, MS_NOSUID | MS_NODEV,
 	    0);
 	free(o);
 	free(u);
 	free(w);
+	free(lo);
 	free(opts);
 }
 
@@ -295,7 +330,7 @@ plan_host(struct plan *pl, const char *rt, const char *root)
 	size_t		 i;
 
 	p = fmt(pl, "%s/ovl", rt);
-	op_mkdir(pl, p, 0700, 0, 0);
+	op_mkdir_host(pl, p);
 	free(p);
 	for (i = 0; i < sizeof(top) / sizeof(top[0]); i++) {
 		host = fmt(pl, "/%s", top[i]);
@@ -330,7 +365,7 @@ plan_image(struct plan *pl, const char *rt, const char *root,
     const char *lower, struct ir_err *err)
 {
 	struct stat	 st;
-	char		*u, *w, *opts;
+	char		*p;
 
 	if (stat(lower, &st) == -1 || !S_ISDIR(st.st_mode)) {
 		err_set(err, errno ? errno : ENOTDIR, "image root %s: %s",
@@ -338,16 +373,10 @@ plan_image(struct plan *pl, const char *rt, const char *root,
 		pl->pl_nomem = -1;
 		return;
 	}
-	u = fmt(pl, "%s/u", rt);
-	w = fmt(pl, "%s/w", rt);
-	op_mkdir(pl, u, st.st_mode & 07777, st.st_uid, st.st_gid);
-	op_mkdir(pl, w, 0700, 0, 0);
-	op_mkdir(pl, root, 0755, 0, 0);
-	opts = fmt(pl, "lowerdir=%s,upperdir=%s,workdir=%s", lower, u, w);
-	op_add(pl, MO_MOUNT, root, "overlay", opts, MS_NOSUID | MS_NODEV, 0);
-	free(u);
-	free(w);
-	free(opts);
+	p = fmt(pl, "%s/ovl", rt);
+	op_mkdir_host(pl, p);
+	free(p);
+	plan_overlay(pl, rt, root, lower, "img", &st);
 	op_add(pl, MO_ROOT, root, NULL, NULL, 0, 0);
 	op_add(pl, MO_DIRAT, "tmp", NULL, NULL, 0, 01777);
 }
@@ -372,14 +401,15 @@ static const char *const caps_kept[] = {
 
 static void
 plan_bwrap(struct plan *pl, const struct launch *l, const char *root,
-    const char *sys)
+    const char *sys, const char *init)
 {
 	size_t	 i;
 	char	 n[16];
 
 	arg_add(pl, l->la_paths->bwrap);
-	arg_add(pl, "--unshare-user");
-	arg_add(pl, "--disable-userns");
+	arg_add(pl, "--userns");
+	snprintf(n, sizeof(n), "%d", FD_USERNS);
+	arg_add(pl, n);
 	arg_add(pl, "--unshare-pid");
 	arg_add(pl, "--unshare-ipc");
 	arg_add(pl, "--unshare-uts");
@@ -408,7 +438,7 @@ plan_bwrap(struct plan *pl, const struct launch *l, const char *root,
 	arg_add(pl, sys);
 	arg_add(pl, "/sys");
 	arg_add(pl, "--ro-bind");
-	arg_add(pl, l->la_paths->init);
+	arg_add(pl, init);
 	arg_add(pl, SBP_INIT_PATH);
 	arg_add(pl, "--clearenv");
 	arg_add(pl, "--chdir");
@@ -424,6 +454,148 @@ plan_bwrap(struct plan *pl, const struct launch *l, const char *root,
 }
 
 /* Only system calls from here to execve(): see the comment on top. */
+
+static char *
+utoa(unsigned v, char *end)
+{
+	*--end = '\0';
+	do
+		*--end = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	return end;
+}
+
+static int
+write_all(int fd, const char *s, size_t n)
+{
+	ssize_t	 w;
+
+	while (n > 0) {
+		if ((w = write(fd, s, n)) <= 0)
+			return -1;
+		s += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int
+proc_write(pid_t pid, const char *file, const char *s)
+{
+	char	 path[64], num[16];
+	size_t	 n;
+	int	 fd, rc;
+
+	memcpy(path, "/proc/", 6);
+	n = 6;
+	for (const char *p = utoa((unsigned)pid, num + sizeof(num)); *p; p++)
+		path[n++] = *p;
+	path[n++] = '/';
+	while (*file && n < sizeof(path) - 1)
+		path[n++] = *file++;
+	path[n] = '\0';
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) == -1)
+		return -1;
+	rc = write_all(fd, s, strlen(s));
+	close(fd);
+	return rc;
+}
+
+/*
+ * The guest's user namespace: its 0..SB_UID_COUNT-1 are host uids from
+ * `base` on, never the host's root, whom the kernel trusts by uid in
+ * places no capability guards (sysctl files such as core_pattern). A
+ * helper process creates it and caps the user namespaces it may create at
+ * zero; we write its maps and keep an fd to it for bwrap --userns.
+ */
+/*
+ * Becomes uid/gid `base` keeping CAP_SYS_ADMIN, so that the user
+ * namespace created next is owned by `base` (bwrap, run as `base`, may
+ * then join it) even where unprivileged user namespaces are disabled.
+ */
+static int
+become_owner(uid_t base)
+{
+	struct __user_cap_header_struct	 hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct	 d[2];
+
+	if (prctl(PR_SET_KEEPCAPS, 1) == -1 || setgroups(0, NULL) == -1 ||
+	    setresgid(base, base, base) == -1 ||
+	    setresuid(base, base, base) == -1)
+		return -1;
+	memset(d, 0, sizeof(d));
+	d[0].effective = d[0].permitted = 1u << CAP_SYS_ADMIN;
+	return (int)syscall(SYS_capset, &hdr, d);
+}
+
+static int
+make_userns(uid_t base, const char *map, int *out)
+{
+	char	 c, num[16], path[64];
+	int	 s1[2], s2[2], fd = -1, st, e = 0;
+	pid_t	 h;
+
+	if (pipe2(s1, O_CLOEXEC) == -1)
+		return errno;
+	if (pipe2(s2, O_CLOEXEC) == -1) {
+		e = errno;
+		close(s1[0]);
+		close(s1[1]);
+		return e;
+	}
+	if ((h = fork()) == -1) {
+		e = errno;
+		goto out;
+	}
+	if (h == 0) {
+		if (become_owner(base) == -1 || unshare(CLONE_NEWUSER) == -1 ||
+		    write(s1[1], "u", 1) != 1 || read(s2[0], &c, 1) != 1)
+			_exit(1);
+		/* The limit belongs to this namespace: none inside it. */
+		if ((fd = open("/proc/sys/user/max_user_namespaces",
+		    O_WRONLY | O_CLOEXEC)) == -1 || write(fd, "0", 1) != 1)
+			_exit(2);
+		_exit(0);
+	}
+	close(s1[1]);
+	s1[1] = -1;
+	close(s2[0]);
+	s2[0] = -1;
+	if (read(s1[0], &c, 1) != 1)
+		e = EPERM;
+	else if (proc_write(h, "uid_map", map) == -1 ||
+	    proc_write(h, "gid_map", map) == -1)
+		e = errno;
+	else {
+		memcpy(path, "/proc/", 6);
+		strcpy(path + 6, utoa((unsigned)h, num + sizeof(num)));
+		strcat(path, "/ns/user");
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+			e = errno;
+	}
+	if (write(s2[1], e ? "x" : "g", 1) != 1 && e == 0)
+		e = EPIPE;
+	while (waitpid(h, &st, 0) == -1 && errno == EINTR)
+		;
+	if (e == 0 && !(WIFEXITED(st) && WEXITSTATUS(st) == 0))
+		e = EPERM;
+	if (e != 0 && fd != -1) {
+		close(fd);
+		fd = -1;
+	}
+	*out = fd;
+out:
+	if (s1[0] != -1)
+		close(s1[0]);
+	if (s1[1] != -1)
+		close(s1[1]);
+	if (s2[0] != -1)
+		close(s2[0]);
+	if (s2[1] != -1)
+		close(s2[1]);
+	return e;
+}
+
 static int
 loopback_up(void)
 {
@@ -446,12 +618,13 @@ loopback_up(void)
 }
 
 static int
-child_ops(const struct plan *pl, int *at)
+child_ops(const struct plan *pl, int usernsfd, int *at)
 {
+	struct mount_attr	 ma;
 	const struct mop	*m;
 	size_t			 i, off;
 	ssize_t			 n;
-	int			 rootfd = -1, pfd, fd;
+	int			 rootfd = -1, pfd, fd, e;
 
 	for (i = 0; i < pl->pl_n; i++) {
 		m = &pl->pl_ops[i];
@@ -498,7 +671,9 @@ child_ops(const struct plan *pl, int *at)
 			if (mkdirat(rootfd, m->mo_path, m->mo_mode) == -1 &&
 			    errno != EEXIST)
 				return errno;
-			if (fchmodat(rootfd, m->mo_path, m->mo_mode, 0) == -1)
+			if (fchownat(rootfd, m->mo_path, pl->pl_base,
+			    pl->pl_base, AT_SYMLINK_NOFOLLOW) == -1 ||
+			    fchmodat(rootfd, m->mo_path, m->mo_mode, 0) == -1)
 				return errno;
 			break;
 		case MO_FILEAT:
@@ -516,12 +691,45 @@ child_ops(const struct plan *pl, int *at)
 			close(pfd);
 			if (fd == -1)
 				return errno;
+			if (fchown(fd, pl->pl_base, pl->pl_base) == -1) {
+				e = errno;
+				close(fd);
+				return e;
+			}
 			for (off = 0; off < m->mo_len; off += (size_t)n)
 				if ((n = write(fd, m->mo_arg + off,
 				    m->mo_len - off)) <= 0) {
 					close(fd);
 					return n == 0 ? EIO : errno;
 				}
+			close(fd);
+			break;
+		case MO_BINDFILE:
+			if ((fd = open(m->mo_path, O_WRONLY | O_CREAT | O_EXCL |
+			    O_CLOEXEC, 0755)) == -1)
+				return errno;
+			close(fd);
+			if (mount(m->mo_arg, m->mo_path, NULL, MS_BIND, NULL) ==
+			    -1 || mount(NULL, m->mo_path, NULL, MS_REMOUNT |
+			    MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) == -1)
+				return errno;
+			break;
+		case MO_IDMAP:
+			fd = open_tree(AT_FDCWD, m->mo_arg, OPEN_TREE_CLONE |
+			    OPEN_TREE_CLOEXEC);
+			if (fd == -1)
+				return errno;
+			memset(&ma, 0, sizeof(ma));
+			ma.attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_RDONLY |
+			    MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+			ma.userns_fd = (uint64_t)usernsfd;
+			if (mount_setattr(fd, "", AT_EMPTY_PATH, &ma,
+			    sizeof(ma)) == -1 || move_mount(fd, "", AT_FDCWD,
+			    m->mo_path, MOVE_MOUNT_F_EMPTY_PATH) == -1) {
+				e = errno;
+				close(fd);
+				return e;
+			}
 			close(fd);
 			break;
 		}
@@ -532,7 +740,7 @@ child_ops(const struct plan *pl, int *at)
 }
 
 struct child_fds {
-	int	 cf_src[9];	/* index = target descriptor; -1: closed */
+	int	 cf_src[NFDS];	/* index = target descriptor; -1: closed */
 };
 
 static void __attribute__((noreturn))
@@ -549,7 +757,7 @@ child_main(const struct plan *pl, const struct launch *l, struct child_fds *f)
 {
 	static char *const envp[] = { NULL };
 	sigset_t	 none;
-	int		 tmp[9], i, at = 0, e;
+	int		 tmp[NFDS], i, at = 0, e, usernsfd = -1;
 	int		 errfd = f->cf_src[FD_ERRPIPE];
 
 	/* A daemon's blocked or ignored signals must not reach bwrap. */
@@ -575,18 +783,21 @@ child_main(const struct plan *pl, const struct launch *l, struct child_fds *f)
 		child_fail(errfd, CE_SLAVE, errno);
 	/* Our copy of other namespaces' names would pin them. */
 	umount2("/run/netns", MNT_DETACH);
-	if ((e = child_ops(pl, &at)) != 0)
+	if ((e = make_userns(l->la_uid_base, l->la_uid_map, &usernsfd)) != 0)
+		child_fail(errfd, CE_USERNS, e);
+	if ((e = child_ops(pl, usernsfd, &at)) != 0)
 		child_fail(errfd, at, e);
+	f->cf_src[FD_USERNS] = usernsfd;
 
 	/* Move every descriptor bwrap gets to its number; close the rest. */
-	for (i = 0; i < 9; i++) {
+	for (i = 0; i < NFDS; i++) {
 		tmp[i] = -1;
 		if (f->cf_src[i] != -1 &&
 		    (tmp[i] = fcntl(f->cf_src[i], F_DUPFD_CLOEXEC, 100)) == -1)
 			child_fail(errfd, CE_FDS, errno);
 	}
 	errfd = tmp[FD_ERRPIPE];
-	for (i = 0; i < 9; i++) {
+	for (i = 0; i < NFDS; i++) {
 		if (tmp[i] == -1)
 			close(i);
 		else if (dup2(tmp[i], i) == -1)
@@ -594,8 +805,14 @@ child_main(const struct plan *pl, const struct launch *l, struct child_fds *f)
 	}
 	errfd = FD_ERRPIPE;
 	if (fcntl(FD_ERRPIPE, F_SETFD, FD_CLOEXEC) == -1 ||
-	    close_range(FD_ERRPIPE + 1, ~0U, 0) == -1)
+	    close_range(NFDS, ~0U, 0) == -1)
 		child_fail(errfd, CE_FDS, errno);
+	/* bwrap runs as the guest's host uid: it owns the user namespace,
+	 * and is nobody outside it. */
+	if (setgroups(0, NULL) == -1 ||
+	    setresgid(l->la_uid_base, l->la_uid_base, l->la_uid_base) == -1 ||
+	    setresuid(l->la_uid_base, l->la_uid_base, l->la_uid_base) == -1)
+		child_fail(errfd, CE_SETUID, errno);
 	umask(022);
 	execve(pl->pl_argv[0], pl->pl_argv, envp);
 	child_fail(errfd, CE_EXEC, errno);
@@ -628,6 +845,12 @@ child_err_msg(const struct plan *pl, const struct child_err *ce,
 	case CE_LOOPBACK:
 		err_set(err, ce->ce_errno, "bring up loopback: %s", s);
 		return;
+	case CE_USERNS:
+		err_set(err, ce->ce_errno, "make the user namespace: %s", s);
+		return;
+	case CE_SETUID:
+		err_set(err, ce->ce_errno, "become the sandbox's uid: %s", s);
+		return;
 	}
 	if (ce->ce_op < 0 || (size_t)ce->ce_op >= pl->pl_n) {
 		err_set(err, EPROTO, "launch failed at an unknown step");
@@ -658,6 +881,15 @@ child_err_msg(const struct plan *pl, const struct child_err *ce,
 	case MO_FILEAT:
 		err_set(err, ce->ce_errno, "write /%s/%s in the image root: %s",
 		    m->mo_path, m->mo_opts, s);
+		return;
+	case MO_BINDFILE:
+		err_set(err, ce->ce_errno, "bind %s on %s: %s", m->mo_arg,
+		    m->mo_path, s);
+		return;
+	case MO_IDMAP:
+		err_set(err, ce->ce_errno, "idmapped mount of %s on %s: %s (needs "
+		    "Linux 5.19 or later and a file system with idmapped "
+		    "mounts: ext4, xfs, btrfs, tmpfs)", m->mo_arg, m->mo_path, s);
 		return;
 	}
 	err_set(err, ce->ce_errno, "%s %s: %s", what, m->mo_path, s);
@@ -767,7 +999,7 @@ sb_launch(struct launch *l, struct ir_err *err)
 	struct child_err	 ce;
 	struct timespec		 deadline;
 	char			*rt = NULL, *root = NULL, *opts = NULL;
-	char			*sys = NULL;
+	char			*sys = NULL, *init = NULL;
 	char			 info[2048], tail[700];
 	int			 ep[2] = { -1, -1 }, ip[2] = { -1, -1 };
 	int			 rp[2] = { -1, -1 }, lp[2] = { -1, -1 };
@@ -777,6 +1009,7 @@ sb_launch(struct launch *l, struct ir_err *err)
 	json_t			*j = NULL;
 
 	memset(&pl, 0, sizeof(pl));
+	pl.pl_base = l->la_uid_base;
 	l->la_bwrap_pid = l->la_init_pid = -1;
 	l->la_lifeline_fd = -1;
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
@@ -787,19 +1020,23 @@ sb_launch(struct launch *l, struct ir_err *err)
 	opts = fmt(&pl, "size=%um,mode=0755", l->la_write_mb);
 	op_add(&pl, MO_MOUNT, rt, "tmpfs", opts, MS_NOSUID | MS_NODEV, 0);
 	if (l->la_img->ir_kind == IMG_HOST) {
-		op_mkdir(&pl, root, 0755, 0, 0);
+		op_mkdir(&pl, root, 0755, 0, 0);	/* the guest's / */
 		plan_host(&pl, rt, root);
 	} else
 		plan_image(&pl, rt, root, l->la_img->ir_rootfs, err);
 	if (pl.pl_nomem == -1)
 		goto fail;
 	sys = fmt(&pl, "%s/mnt/sys", l->la_dir);
-	op_mkdir(&pl, sys, 0555, 0, 0);
+	op_add(&pl, MO_MKDIR, sys, NULL, NULL, 0, 0555);
 	op_add(&pl, MO_MOUNT, sys, "sysfs", NULL, MS_RDONLY | MS_NOSUID |
 	    MS_NODEV | MS_NOEXEC, 0);
+	/* bwrap, no longer root, reads its sources here, not on the host. */
+	init = fmt(&pl, "%s/mnt/init", l->la_dir);
+	op_add(&pl, MO_BINDFILE, init, l->la_paths->init, NULL, 0, 0);
 	plan_files(&pl, root, l);
-	plan_bwrap(&pl, l, root, sys);
-	if (pl.pl_nomem || rt == NULL || root == NULL || sys == NULL) {
+	plan_bwrap(&pl, l, root, sys, init);
+	if (pl.pl_nomem || rt == NULL || root == NULL || sys == NULL ||
+	    init == NULL) {
 		err_set(err, ENOMEM, "out of memory");
 		goto fail;
 	}
@@ -813,7 +1050,7 @@ sb_launch(struct launch *l, struct ir_err *err)
 		err_set(err, errno, "launch: %s", strerror(errno));
 		goto fail;
 	}
-	for (i = 0; i < 9; i++)
+	for (i = 0; i < NFDS; i++)
 		f.cf_src[i] = -1;
 	f.cf_src[0] = nullfd;
 	f.cf_src[1] = nullfd;
@@ -886,6 +1123,7 @@ sb_launch(struct launch *l, struct ir_err *err)
 	free(root);
 	free(opts);
 	free(sys);
+	free(init);
 	close(ep[0]);
 	close(ip[0]);
 	close(rp[0]);
@@ -904,6 +1142,7 @@ fail:
 	free(root);
 	free(opts);
 	free(sys);
+	free(init);
 	for (i = 0; i < 2; i++) {
 		if (ep[i] != -1)
 			close(ep[i]);

@@ -134,6 +134,35 @@ netns_open_check(const char *path, struct ir_err *err)
 	return fd;
 }
 
+/*
+ * bwrap runs as the sandbox's host uid and finds its sources under
+ * <run>/sandboxes/<id>/mnt: every directory on the way must let others
+ * search it (o+x; they still cannot list it, and what is inside is 0600).
+ */
+static int
+searchable_check(const char *dir, struct ir_err *err)
+{
+	struct stat	 st;
+	char		 buf[4096], *p;
+
+	if (snprintf(buf, sizeof(buf), "%s", dir) >= (int)sizeof(buf))
+		return err_set(err, ENAMETOOLONG, "%s: too long", dir);
+	for (p = buf + strlen(buf);; ) {
+		if (stat(buf[0] ? buf : "/", &st) == -1)
+			return err_set(err, errno, "%s: %s", buf,
+			    strerror(errno));
+		if (!(st.st_mode & S_IXOTH))
+			return err_set(err, EACCES, "run directory: %s is not "
+			    "searchable by others (chmod o+x %s): bwrap runs "
+			    "as the sandbox's own uid", buf[0] ? buf : "/",
+			    buf[0] ? buf : "/");
+		if ((p = strrchr(buf, '/')) == NULL || buf[0] == '\0')
+			break;
+		*p = '\0';
+	}
+	return 0;
+}
+
 static int
 listen_at(const char *path, struct ir_err *err)
 {
@@ -338,6 +367,7 @@ sandbox_create(const struct sandbox_config *c, struct ir_err *err)
 	struct sandbox		*sb = NULL;
 	char			 idbuf[SB_ID_MAX + 1], *sbroot = NULL;
 	char			*hosts = NULL, *path = NULL, *hline = NULL;
+	char			 map[64];
 	const char		*hostname;
 	int			 netfd = -1, lfd = -1, logfd = -1, made = 0;
 
@@ -381,9 +411,10 @@ sandbox_create(const struct sandbox_config *c, struct ir_err *err)
 		sbroot = NULL;
 		goto nomem;
 	}
-	if (sb_mkdirs(sbroot, 0700, err) == -1)
+	if (sb_mkdirs(sbroot, 0711, err) == -1 ||
+	    searchable_check(sbroot, err) == -1)
 		goto fail;
-	if (mkdir(sb->sb_dir, 0700) == -1) {
+	if (mkdir(sb->sb_dir, 0711) == -1) {
 		if (errno == EEXIST)
 			err_set(err, EEXIST, "sandbox '%s' already exists (%s)",
 			    sb->sb_id, sb->sb_dir);
@@ -395,7 +426,7 @@ sandbox_create(const struct sandbox_config *c, struct ir_err *err)
 	made = 1;
 	if ((path = sb_join(sb->sb_dir, "mnt")) == NULL)
 		goto nomem;
-	if (mkdir(path, 0700) == -1) {
+	if (mkdir(path, 0755) == -1) {
 		err_set(err, errno, "mkdir %s: %s", path, strerror(errno));
 		goto fail;
 	}
@@ -429,6 +460,10 @@ sandbox_create(const struct sandbox_config *c, struct ir_err *err)
 	    "# isorun: no resolver was given for this sandbox\n";
 	l.la_hosts = c->sc_hosts ? c->sc_hosts : hosts;
 	l.la_write_mb = c->sc_write_mb ? c->sc_write_mb : SB_WRITE_MB;
+	l.la_uid_base = p.uid_base;
+	snprintf(map, sizeof(map), "0 %u %u\n", (unsigned)p.uid_base,
+	    SB_UID_COUNT);
+	l.la_uid_map = map;
 	l.la_lifeline = c->sc_lifeline;
 	if (sb_launch(&l, err) == -1)
 		goto fail;

@@ -5,9 +5,11 @@
  * A sandbox is a long-lived init (isorun-init, PID 1) in its own user, mount,
  * PID, IPC and UTS namespaces, joined to a network namespace someone else
  * prepared (the gateway's /run/netns/<runner>-sb<N>). The guest is uid 0 in
- * its user namespace only (mapped to the runner's uid 0, with a small
- * capability set that reaches nothing outside), cannot create user
- * namespaces, and runs under a seccomp filter. Its root is a writable
+ * its user namespace only: its uids 0..65535 are host uids SB_UID_BASE + N,
+ * never the host's root; the files of its image are shown to it through
+ * idmapped mounts, so it owns them. It keeps a small capability set that
+ * reaches nothing outside, cannot create user namespaces, and runs under a
+ * seccomp filter. Its root is a writable
  * overlay whose upper layer is a tmpfs in a mount namespace private to the
  * sandbox: nothing is mounted in the runner's mount namespace, and
  * everything the sandbox wrote vanishes with its last process.
@@ -54,6 +56,8 @@
 #define SB_IMAGE_NAME_MAX 128		/* [A-Za-z0-9._:-], first alnum */
 #define SB_WRITE_MB	1024		/* default size of the writable layer */
 #define SB_OUTPUT_MAX	(1u << 20)	/* default capture per stream */
+#define SB_UID_BASE	0x40000000u	/* host uid of every guest's uid 0 */
+#define SB_UID_COUNT	65536u		/* guest uids 0..65535 */
 
 /* Where a runner keeps things. Fields left NULL take the defaults. */
 struct sandbox_paths {
@@ -65,6 +69,10 @@ struct sandbox_paths {
 					   /usr/local/libexec/isorun/isorun-init,
 					   else /usr/libexec/isorun/isorun-init */
 	const char	*sp_bwrap;	/* default SB_BWRAP */
+	unsigned	 sp_uid_base;	/* 0: SB_UID_BASE. Guest uid (and gid) N
+					   is host uid sp_uid_base + N, for N <
+					   SB_UID_COUNT; a multiple of 65536,
+					   and no host user's */
 };
 
 struct sandbox_config {

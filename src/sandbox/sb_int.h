@@ -19,6 +19,7 @@ struct sb_paths {
 	const char	*run_dir;
 	const char	*init;		/* NULL if not found */
 	const char	*bwrap;
+	uid_t		 uid_base;
 };
 int	sb_paths_get(const struct sandbox_paths *in, struct sb_paths *out,
 	    struct ir_err *err);
@@ -171,6 +172,8 @@ struct launch {
 	const char	*la_resolv;
 	const char	*la_hosts;
 	unsigned	 la_write_mb;
+	uid_t		 la_uid_base;	/* host uid of the guest's 0 */
+	const char	*la_uid_map;	/* "0 <base> <count>\n" */
 	bool		 la_lifeline;
 	/* out */
 	pid_t		 la_bwrap_pid;

@@ -75,6 +75,11 @@ sb_paths_get(const struct sandbox_paths *in, struct sb_paths *out,
 	    SB_STATE_DIR;
 	out->run_dir = in && in->sp_run_dir ? in->sp_run_dir : SB_RUN_DIR;
 	out->bwrap = in && in->sp_bwrap ? in->sp_bwrap : SB_BWRAP;
+	out->uid_base = in && in->sp_uid_base ? in->sp_uid_base : SB_UID_BASE;
+	if (out->uid_base % 65536 != 0 ||
+	    out->uid_base > 0xffffffffu - SB_UID_COUNT)
+		return err_set(err, 0, "uid base %u: want a multiple of 65536 "
+		    "below 2^32 - 65536", (unsigned)out->uid_base);
 	if (in && in->sp_init)
 		out->init = in->sp_init;
 	else {

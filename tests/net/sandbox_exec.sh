@@ -221,3 +221,8 @@ check "a missing network namespace is a clear error" \
     "$out"
 check "a failed create leaves nothing" '[ ! -e "$T/run/sandboxes/nn" ]' \
     "$(ls "$T/run/sandboxes")"
+mkdir -m 700 "$T/closed"
+out=$($SBT -S "$T/state" -R "$T/closed/run" -I "$INIT" create -d c1 2>&1)
+check "a run directory others cannot search is a clear error" \
+    'echo "$out" | grep -q "$T/closed is not searchable by others (chmod o+x"' \
+    "$out"

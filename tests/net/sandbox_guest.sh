@@ -81,8 +81,8 @@ check "from outside: no new network namespace" \
 # --- capabilities and ids
 run g1 'cat /proc/self/uid_map; grep -E "^Cap(Eff|Bnd)" /proc/self/status; grep NoNewPrivs /proc/self/status; grep Seccomp: /proc/self/status'
 capeff=$(echo "$stdout" | sed -n 's/^CapEff:[[:space:]]*//p')
-check "guest: uid 0 mapped to one uid, no new privileges, seccomp on" \
-    'echo "$stdout" | head -n 1 | grep -Eq "^ +0 +0 +1$" &&
+check "guest: uid 0 is host uid 1073741824 (never root), no new privileges, seccomp on" \
+    'echo "$stdout" | head -n 1 | grep -Eq "^ +0 +1073741824 +65536$" &&
      echo "$stdout" | grep -q "NoNewPrivs:[[:space:]]*1" &&
      echo "$stdout" | grep -q "Seccomp:[[:space:]]*2"' "$stdout"
 # bits: SYS_ADMIN 21, NET_ADMIN 12, NET_RAW 13, SYS_PTRACE 19, SYS_MODULE 16
@@ -90,9 +90,19 @@ check "guest capabilities: none of SYS_ADMIN, NET_ADMIN, NET_RAW, SYS_PTRACE, SY
     '[ -n "$capeff" ] && [ $(( 0x$capeff & ((1<<21)|(1<<12)|(1<<13)|(1<<19)|(1<<16)) )) = 0 ]' \
     "CapEff=$capeff"
 INITPID=$(info g1 init_pid)
-check "guest processes are uid 0 on the host but in a user namespace of their own" \
-    '[ "$(stat -L -c %i /proc/$INITPID/ns/user)" != "$(stat -L -c %i /proc/self/ns/user)" ]' \
-    "init user ns $(readlink /proc/$INITPID/ns/user)"
+run g1 'touch /tmp/owned; sleep 100 &'
+check "from outside: guest processes and files belong to host uid 1073741824" \
+    '[ "$(stat -L -c %i /proc/$INITPID/ns/user)" != "$(stat -L -c %i /proc/self/ns/user)" ] &&
+     [ "$(awk "/^Uid:/ { print \$2, \$3, \$4, \$5 }" /proc/$INITPID/status)" = "1073741824 1073741824 1073741824 1073741824" ] &&
+     [ "$(stat -c %u:%g /proc/$INITPID/root/tmp/owned)" = 1073741824:1073741824 ]' \
+    "$(grep -E "^(Uid|Gid)" /proc/$INITPID/status | tr '\n' ' ') file $(stat -c %u:%g /proc/$INITPID/root/tmp/owned 2>&1)"
+cp_before=$(cat /proc/sys/kernel/core_pattern)
+refused "guest cannot write a host-wide sysctl (kernel.core_pattern)" \
+    'cat /proc/sys/kernel/core_pattern > /proc/sys/kernel/core_pattern'
+refused "guest cannot raise its user namespace limit" \
+    'echo 10 > /proc/sys/user/max_user_namespaces'
+check "from outside: kernel.core_pattern unchanged" \
+    '[ "$(cat /proc/sys/kernel/core_pattern)" = "$cp_before" ]' "now $(cat /proc/sys/kernel/core_pattern)"
 run g1 'ls /proc | grep -c "^[0-9]"; cat /proc/1/cmdline'
 check "guest sees only its own processes" \
     '[ "$(echo "$stdout" | sed -n 1p)" -lt 10 ] &&
