@@ -146,10 +146,11 @@ labels_set(uint64_t *mask, const char *name)
 	mask[n / 64] |= 1ULL << (n % 64);
 }
 
+/* Rule names have at most 127 labels; a wire name may have more. */
 static inline int
 labels_has(const uint64_t *mask, size_t n)
 {
-	return (mask[n / 64] >> (n % 64)) & 1;
+	return n < 128 && ((mask[n / 64] >> (n % 64)) & 1);
 }
 
 int

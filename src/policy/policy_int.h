@@ -155,7 +155,8 @@ void	ntab_lookup(const struct ntab *, const char *s, size_t len,
  * every suffix that starts at a label falls out of one walk.
  */
 #define NH_SEED		0x6a09e667f3bcc909ULL
-#define NH_LABELS	((POL_NAME_MAX + 1) / 2)
+/* a wire name of POL_NAME_MAX bytes may be all dots: that many + 1 labels */
+#define NH_LABELS	(POL_NAME_MAX + 1)
 
 static inline uint64_t
 nh_mix(uint64_t h, uint64_t w)

@@ -566,6 +566,21 @@ test_hostile_names(void)
 	policy_eval(p, NULL, &t, &d);
 	T_CHECK(d.verdict == POL_BLOCKED && d.basis == POL_BY_DEFAULT,
 	    "empty name");
+	/* more labels than a DNS name can have (empty ones): 243 and 254 */
+	memset(big, '.', 240);
+	memcpy(big + 240, "x.evil.test", 12);
+	n.s = big;
+	n.len = strlen(big);
+	policy_eval(p, NULL, &t, &d);
+	policy_eval_naive(p, NULL, &t, &dn);
+	T_CHECK(d.verdict == POL_BLOCKED && d.basis == POL_BY_RULE &&
+	    dn.rule == d.rule, "dotted denied name: %s",
+	    pol_decision_rule(&d));
+	memset(big, '.', 253);
+	n.len = 253;
+	policy_eval(p, NULL, &t, &d);
+	T_CHECK(d.verdict == POL_BLOCKED && d.basis == POL_BY_DEFAULT,
+	    "all dots: %s", pol_decision_rule(&d));
 	policy_free(p);
 }
 
