@@ -9,10 +9,10 @@
  * never the host's root; the files of its image are shown to it through
  * idmapped mounts, so it owns them. It keeps a small capability set that
  * reaches nothing outside, cannot create user namespaces, and runs under a
- * seccomp filter. Its root is a writable
- * overlay whose upper layer is a tmpfs in a mount namespace private to the
- * sandbox: nothing is mounted in the runner's mount namespace, and
- * everything the sandbox wrote vanishes with its last process.
+ * seccomp filter. Its root is a writable overlay whose upper layer is a
+ * tmpfs in a mount namespace private to the sandbox: nothing is mounted in
+ * the runner's mount namespace, and everything the sandbox wrote vanishes
+ * with its last process.
  *
  * The sandbox outlives the process that created it (unless sc_lifeline):
  * its state lives in <run_dir>/sandboxes/<id>/, and any process can
@@ -36,8 +36,14 @@
  * (unknown image, bad name, bad tarball): a CLI exits 2 for those. Messages
  * name the input and say why.
  *
- * Needs root (real uid 0 with CAP_SYS_ADMIN), /usr/bin/bwrap (0.8 or
- * later) and the static isorun-init program (see sandbox_paths.sp_init).
+ * Needs root (real uid 0 with CAP_SYS_ADMIN), Linux 5.19 or later (idmapped
+ * lower layers of overlayfs) with the image files on a file system that
+ * supports idmapped mounts (ext4, xfs, btrfs, tmpfs), /usr/bin/bwrap (0.8
+ * or later) and the static isorun-init program (sandbox_paths.sp_init).
+ *
+ * The bwrap process of a sandbox is a child of the process that created it;
+ * sandbox_destroy() reaps it there. A process that creates sandboxes must
+ * not reap children it did not start (waitpid(-1)), or must tolerate that.
  */
 #ifndef ISORUN_SANDBOX_H
 #define ISORUN_SANDBOX_H
@@ -62,7 +68,10 @@
 /* Where a runner keeps things. Fields left NULL take the defaults. */
 struct sandbox_paths {
 	const char	*sp_state_dir;	/* default SB_STATE_DIR */
-	const char	*sp_run_dir;	/* default SB_RUN_DIR */
+	const char	*sp_run_dir;	/* default SB_RUN_DIR; it and its
+					   parents must be searchable by
+					   others (o+x): bwrap runs as the
+					   guest's host uid */
 	const char	*sp_init;	/* the static isorun-init; default: $ISORUN_INIT,
 					   else isorun-init beside or one level
 					   above /proc/self/exe, else
