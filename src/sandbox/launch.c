@@ -4,12 +4,15 @@
  * The runner forks one child. The child joins the sandbox's network
  * namespace (or makes an empty one with loopback up), unshares a mount
  * namespace of its own (slave of the runner's, so host unmounts such as
- * `ip netns del` still reach it), mounts a tmpfs on <dir>/mnt and builds
- * the root there out of overlays whose upper layers live on that tmpfs,
- * mounts a sysfs that shows the sandbox's own interfaces, writes
- * /etc/resolv.conf and /etc/hosts, and execs bwrap. Nothing is mounted in the runner's namespace: when the sandbox's
- * last process exits, the namespace and every mount in it go, so a crashed
- * runner leaks no mounts and destroy has none to undo.
+ * `ip netns del` still reach it) and makes the guest's user namespace. It
+ * mounts a tmpfs on <dir>/mnt and builds the root there out of overlays
+ * whose lower layers are idmapped to that user namespace and whose upper
+ * layers live on the tmpfs, mounts a sysfs that shows the sandbox's own
+ * interfaces, binds the init there, writes /etc/resolv.conf, /etc/hosts and
+ * /etc/hostname, becomes the guest's host uid and execs bwrap, which joins
+ * the user namespace. Nothing is mounted in the runner's namespace: when
+ * the sandbox's last process exits, the namespace and every mount in it
+ * go, so a crashed runner leaks no mounts and destroy has none to undo.
  *
  * The runner may be multi-threaded, so the child only makes system calls:
  * every path, option string and argument is prepared here before fork(),

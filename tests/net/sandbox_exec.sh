@@ -31,6 +31,9 @@ check "the init is in the prepared network namespace" \
     "init net ns $(readlink /proc/$INITPID/ns/net)"
 check "the runner's mount namespace got no mount" \
     '! grep -q "$T" /proc/self/mountinfo' "$(grep "$T" /proc/self/mountinfo)"
+nmounts=$(grep -c "$T/run/sandboxes/s1/mnt" "/proc/$BWRAPPID/mountinfo")
+check "the sandbox's private mount namespace holds its tmpfs and overlays" \
+    '[ "$nmounts" -ge 5 ]' "$nmounts mounts under $T/run/sandboxes/s1/mnt in bwrap's namespace"
 
 run s1 'id -u; hostname; cat /etc/resolv.conf; echo; cat /etc/hosts; echo; echo $$; cat /proc/1/cmdline; echo; ls /sys/class/net | tr "\n" " "'
 check "exec: uid 0, hostname, resolv.conf, hosts, own PID namespace, own sysfs" \
@@ -176,6 +179,9 @@ check "destroy, then destroy again: a clear error" \
 left=$(ns_procs "$PIDNS")
 check "destroy: no process left in the PID namespace" '[ -z "$left" ]' \
     "left: $left"
+held=$(grep -l "$T/run/sandboxes/s1" /proc/[0-9]*/mountinfo 2>/dev/null)
+check "destroy: no mount namespace on the machine holds its mounts" \
+    '[ -z "$held" ]' "still in $held"
 check "destroy: init and bwrap gone" \
     '! alive "$INITPID" && ! alive "$BWRAPPID"' \
     "init $INITPID or bwrap $BWRAPPID still runs"
