@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -217,15 +218,28 @@ capture_add(struct xctx *x, struct capture *c, const char *buf, size_t n)
 	c->cp_buf[c->cp_len] = '\0';
 }
 
-/* Returns 1 at EOF (the fd is closed), 0 otherwise. */
+/*
+ * Reads what is there; at most `limit` bytes when limit >= 0. Returns 1 at
+ * EOF (the fd is closed), 0 otherwise.
+ */
 static int
-capture_read(struct xctx *x, struct capture *c)
+capture_read(struct xctx *x, struct capture *c, long limit)
 {
 	char	 buf[CHUNK];
 	ssize_t	 n;
+	size_t	 want;
 
 	for (;;) {
-		n = read(c->cp_fd, buf, sizeof(buf));
+		want = sizeof(buf);
+		if (limit >= 0) {
+			if (limit == 0)
+				return 0;
+			if ((size_t)limit < want)
+				want = (size_t)limit;
+		}
+		n = read(c->cp_fd, buf, want);
+		if (n > 0 && limit >= 0)
+			limit -= n;
 		if (n > 0) {
 			capture_add(x, c, buf, (size_t)n);
 			continue;
@@ -238,6 +252,15 @@ capture_read(struct xctx *x, struct capture *c)
 		c->cp_fd = -1;
 		return 1;
 	}
+}
+
+static void
+drain(struct xctx *x, struct capture *c)
+{
+	int	 n;
+
+	if (c->cp_fd != -1 && ioctl(c->cp_fd, FIONREAD, &n) == 0 && n > 0)
+		capture_read(x, c, n);
 }
 
 static void
@@ -385,9 +408,9 @@ exec_loop(struct xctx *x, struct sandbox_exec_result *res,
 			return err_set(err, errno, "poll: %s",
 			    strerror(errno));
 		if (io != -1 && p[io].revents)
-			capture_read(x, &x->x_out);
+			capture_read(x, &x->x_out, -1);
 		if (ie != -1 && p[ie].revents)
-			capture_read(x, &x->x_err);
+			capture_read(x, &x->x_err, -1);
 		if (ii != -1 && p[ii].revents)
 			stdin_write(x);
 		if (is != -1 && (p[is].revents & POLLIN))
@@ -395,12 +418,11 @@ exec_loop(struct xctx *x, struct sandbox_exec_result *res,
 		if (p[ic].revents && conn_read(x, res, err) == -1)
 			return -1;
 	}
-	/* The command is gone, so what it wrote is in the pipes now;
-	 * background processes holding them do not keep us. */
-	if (x->x_out.cp_fd != -1)
-		capture_read(x, &x->x_out);
-	if (x->x_err.cp_fd != -1)
-		capture_read(x, &x->x_err);
+	/* The command is gone, so what it wrote is in the pipes now: take
+	 * that much. A background process still writing to them does not
+	 * keep us (it gets EPIPE once we close them). */
+	drain(x, &x->x_out);
+	drain(x, &x->x_err);
 	return 0;
 }
 

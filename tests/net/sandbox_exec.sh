@@ -117,6 +117,17 @@ check "default limit: 1 MiB captured of 3 MB, the command not blocked" \
      [ "$(field outtotal)" = 3000000 ] && [ "$(field exit)" = 0 ]' \
     "status=$status"
 
+t0=$(date +%s%N)
+run s1 '(while :; do echo spam; done) & echo main-done' -t 5000
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+check "a background process that keeps writing does not hold the exec" \
+    '[ "$(field exit)" = 0 ] && [ "$(field timedout)" = 0 ] &&
+     echo "$stdout" | grep -q main-done && [ "$ms" -lt 3000 ]' \
+    "status=$status after ${ms}ms"
+run s1 'sleep 0.3; ps -e -o comm | grep -c "^sh$"'
+check "... and dies of EPIPE once the exec is over" '[ "$stdout" = 1 ]' \
+    "$stdout shells left"
+
 # --- timeout kills the whole tree, and only it
 before=$(ns_procs "$PIDNS" | sort | tr '\n' ' ')
 t0=$(date +%s%N)
