@@ -11,9 +11,11 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <linux/magic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #define GW_DEF_NAME	"isorun"
@@ -179,13 +181,12 @@ gateway_tproxy_routing(struct gateway *gw, struct ir_err *err)
 	return 0;
 }
 
-struct gateway *
-gateway_create(const struct gateway_config *c, struct ir_err *err)
+/* Checks `c` and fills a new gateway's fields; no kernel object yet. */
+static struct gateway *
+gw_new(const struct gateway_config *c, struct ir_err *err)
 {
 	struct gateway	*gw;
 	uint64_t	 n4, n6;
-	char		*rules = NULL;
-	int		 made = 0, len;
 
 	if (name_ok(c->gc_name, err) == -1)
 		return NULL;
@@ -232,7 +233,21 @@ gateway_create(const struct gateway_config *c, struct ir_err *err)
 		err_set(err, errno, "gateway: %s", strerror(errno));
 		goto fail;
 	}
+	return gw;
+fail:
+	free(gw);
+	return NULL;
+}
 
+struct gateway *
+gateway_create(const struct gateway_config *c, struct ir_err *err)
+{
+	struct gateway	*gw;
+	char		*rules = NULL;
+	int		 made = 0, len;
+
+	if ((gw = gw_new(c, err)) == NULL)
+		return NULL;
 	if (netns_add(gw->gw_netns, gateway_init_ns, err, err) == -1) {
 		if (err != NULL && err->code == EEXIST)
 			err_prefix(err, "gateway %s is running, or a dead runner "
@@ -549,5 +564,159 @@ gateway_purge(const char *name, struct ir_err *err)
 	snprintf(gwns, sizeof(gwns), "%s-gw", name);
 	if (netns_del(gwns, rc == 0 ? err : NULL) == -1)
 		rc = -1;
+	return rc;
+}
+
+/*
+ * Daemon restarts (gateway.h: gateway_release, gateway_adopt,
+ * gateway_sandbox_adopt, gateway_purge_unused). The kernel objects outlive
+ * the process; these functions only let go of them and take them back.
+ */
+
+/* `fd` is a namespace (not a file left where one was unmounted). */
+static int
+is_netns_fd(int fd, const char *name, struct ir_err *err)
+{
+	struct statfs	 st;
+
+	if (fstatfs(fd, &st) == -1)
+		return err_set(err, errno, "network namespace %s: %s", name,
+		    strerror(errno));
+	if (st.f_type != NSFS_MAGIC)
+		return err_set(err, ENOENT, "network namespace %s: %s/%s is "
+		    "not a namespace", name, GW_NETNS_DIR, name);
+	return 0;
+}
+
+void
+gateway_release(struct gateway *gw)
+{
+	unsigned	 i;
+
+	if (gw == NULL)
+		return;
+	for (i = 0; i < gw->gw_nslots; i++)
+		free(gw->gw_slots[i]);
+	rtnl_close(&gw->gw_rtnl);
+	if (gw->gw_nsfd != -1)
+		close(gw->gw_nsfd);
+	free(gw->gw_slots);
+	free(gw);
+}
+
+struct gateway *
+gateway_adopt(const struct gateway_config *c, struct ir_err *err)
+{
+	static const char reset[] = "add table inet " GW_NFT_TABLE "\n"
+	    "delete table inet " GW_NFT_TABLE "\n";
+	struct gateway	*gw;
+	char		*rules = NULL;
+	int		 len;
+
+	if ((gw = gw_new(c, err)) == NULL)
+		return NULL;
+	if ((gw->gw_nsfd = netns_open(gw->gw_netns, err)) == -1 ||
+	    is_netns_fd(gw->gw_nsfd, gw->gw_netns, err) == -1 ||
+	    rtnl_open(&gw->gw_rtnl, gw->gw_nsfd, gw->gw_netns, err) == -1)
+		goto fail;
+	/* One transaction: the old table goes and the new one comes, with
+	 * empty sets, or nothing changes. */
+	len = gateway_ruleset(c, NULL, 0);
+	if ((rules = malloc(sizeof(reset) + (size_t)len)) == NULL) {
+		err_set(err, errno, "gateway: %s", strerror(errno));
+		goto fail;
+	}
+	memcpy(rules, reset, sizeof(reset) - 1);
+	gateway_ruleset(c, rules + sizeof(reset) - 1, (size_t)len + 1);
+	if (nft_run(gw->gw_nsfd, gw->gw_netns, rules, err) == -1) {
+		err_prefix(err, "reload table inet " GW_NFT_TABLE);
+		goto fail;
+	}
+	free(rules);
+	return gw;
+fail:
+	free(rules);
+	gateway_release(gw);
+	return NULL;
+}
+
+struct gw_sandbox *
+gateway_sandbox_adopt(struct gateway *gw, unsigned slot, struct ir_err *err)
+{
+	struct gw_sandbox	*sb;
+	struct gw_sandbox_info	*si;
+	int			 fd;
+
+	if (slot >= gw->gw_nslots) {
+		err_set(err, EINVAL, "gateway %s: slot %u: want 0 to %u",
+		    gw->gw_name, slot, gw->gw_nslots - 1);
+		return NULL;
+	}
+	if (gw->gw_slots[slot] != NULL) {
+		err_set(err, EBUSY, "gateway %s: slot %u is in use",
+		    gw->gw_name, slot);
+		return NULL;
+	}
+	if ((sb = calloc(1, sizeof(*sb))) == NULL) {
+		err_set(err, errno, "sandbox: %s", strerror(errno));
+		return NULL;
+	}
+	si = &sb->sb_info;
+	slot_addrs(gw, slot, si);
+	if ((fd = netns_open(si->si_netns, err)) == -1)
+		goto fail;
+	if (is_netns_fd(fd, si->si_netns, err) == -1) {
+		close(fd);
+		goto fail;
+	}
+	close(fd);
+	if (rtnl_link_index(&gw->gw_rtnl, si->si_ifname, err) == -1 ||
+	    sandbox_nft(gw, si, 1, err) == -1)
+		goto fail;
+	gw->gw_slots[slot] = sb;
+	return sb;
+fail:
+	err_prefix(err, "adopt slot %u", slot);
+	free(sb);
+	return NULL;
+}
+
+int
+gateway_purge_unused(struct gateway *gw, struct ir_err *err)
+{
+	DIR		*d;
+	struct dirent	*de;
+	struct ir_err	 e;
+	char		 ifname[IF_NAMESIZE];
+	unsigned long	 slot;
+	size_t		 n = strlen(gw->gw_name) + 3;
+	int		 rc = 0;
+
+	if ((d = opendir(GW_NETNS_DIR)) == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		return err_set(err, errno, "open %s: %s", GW_NETNS_DIR,
+		    strerror(errno));
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (!is_sandbox_ns(de->d_name, gw->gw_name))
+			continue;
+		slot = strtoul(de->d_name + n, NULL, 10);
+		if (slot < gw->gw_nslots && gw->gw_slots[slot] != NULL)
+			continue;
+		/* Its veth goes with the namespace unless a process is
+		 * still inside: remove the gateway end either way. */
+		snprintf(ifname, sizeof(ifname), "sb%lu", slot);
+		if (slot < GW_SLOTS_MAX && rtnl_link_del(&gw->gw_rtnl, ifname,
+		    &e) == -1 && e.code != ENODEV && rc == 0) {
+			*(err != NULL ? err : &e) = e;
+			rc = -1;
+		}
+		if (netns_del(de->d_name, &e) == -1 && rc == 0) {
+			*(err != NULL ? err : &e) = e;
+			rc = -1;
+		}
+	}
+	closedir(d);
 	return rc;
 }

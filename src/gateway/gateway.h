@@ -193,4 +193,57 @@ int	gateway_recv_origdst(const struct msghdr *msg,
  */
 int	gateway_ruleset(const struct gateway_config *c, char *buf, size_t len);
 
+/*
+ * Daemon restarts. A runner that should come back (isorund) lets go of its
+ * gateway instead of destroying it, and its successor takes it back:
+ *
+ *   gateway_release(gw)                  the process forgets; the kernel
+ *                                        objects stay
+ *   gw = gateway_adopt(&c)               same name and pools as before
+ *   gateway_sandbox_adopt(gw, slot)...   each sandbox that is still wanted
+ *   gateway_purge_unused(gw)             the rest
+ *
+ * Between the two, the sandboxes' packets find no listener and are refused
+ * (see "What happens when the runner dies" in docs/gateway.md): fail closed.
+ */
+
+/*
+ * Frees `gw` and closes its descriptors, leaving every kernel object in
+ * place: the gateway namespace with its routing and ruleset, and every
+ * sandbox's namespace, veth and set elements.
+ */
+void	gateway_release(struct gateway *gw);
+
+/*
+ * Takes back the gateway namespace a released (or dead) runner of this
+ * name left: ENOENT if there is none. The ruleset is loaded again in one
+ * transaction (so the ports of `c` apply), with empty sandbox sets: no
+ * sandbox packet passes until gateway_sandbox_adopt() puts its elements
+ * back. The routing and sysctls are kept as gateway_create() made them.
+ * The pools must be the ones the gateway was created with (the caller
+ * keeps a record): addresses are derived from them. On failure nothing is
+ * changed. Free the result with gateway_destroy() or gateway_release().
+ */
+struct gateway *gateway_adopt(const struct gateway_config *c,
+	    struct ir_err *err);
+
+/*
+ * Takes back the sandbox in `slot` of an adopted gateway: its namespace
+ * /run/netns/<name>-sb<slot> and its veth must still exist (ENOENT
+ * otherwise; EBUSY if the slot is taken). Puts its set elements back, so
+ * its packets reach the runner's listeners again. On failure nothing is
+ * changed. Release with gateway_sandbox_remove() as any other.
+ */
+struct gw_sandbox *gateway_sandbox_adopt(struct gateway *gw, unsigned slot,
+	    struct ir_err *err);
+
+/*
+ * Removes every /run/netns/<name>-sb<N> of this gateway's name whose slot
+ * holds no sandbox, and the gateway end of its veth: what a previous runner
+ * left and nobody adopted. Kill the processes inside first (the namespace
+ * and veth would otherwise live on, without a name). Returns 0, or -1 with
+ * the first failure after trying every one.
+ */
+int	gateway_purge_unused(struct gateway *gw, struct ir_err *err);
+
 #endif

@@ -67,8 +67,9 @@ hook_release(void *arg, unsigned slot, const struct sockaddr *dst)
 	dnsview_release(arg, slot, dst);
 }
 
-struct runner *
-runner_start(const struct runner_config *c, struct ir_err *err)
+/* runner_start(), or with `adopt` runner_resume(). */
+static struct runner *
+runner_open(const struct runner_config *c, int adopt, struct ir_err *err)
 {
 	struct runner		*r;
 	struct proxy_hooks	 hooks;
@@ -82,7 +83,8 @@ runner_start(const struct runner_config *c, struct ir_err *err)
 	pthread_mutex_init(&r->r_lock, NULL);
 	LIST_INIT(&r->r_sandboxes);
 	r->r_paths = c->rc_paths;
-	if ((r->r_gw = gateway_create(&c->rc_gw, err)) == NULL)
+	if ((r->r_gw = adopt ? gateway_adopt(&c->rc_gw, err) :
+	    gateway_create(&c->rc_gw, err)) == NULL)
 		goto fail;
 	if ((r->r_guard = runner_guard(&c->rc_gw, c->rc_guard, c->rc_nguard,
 	    err)) == NULL)
@@ -101,8 +103,17 @@ runner_start(const struct runner_config *c, struct ir_err *err)
 		goto fail;
 	return r;
 fail:
-	runner_stop(r);
+	if (adopt)
+		runner_detach(r);
+	else
+		runner_stop(r);
 	return NULL;
+}
+
+struct runner *
+runner_start(const struct runner_config *c, struct ir_err *err)
+{
+	return runner_open(c, 0, err);
 }
 
 /* /etc/resolv.conf inside: the gateway, which answers on any address. */
@@ -277,4 +288,206 @@ void
 runner_sandbox_net(const struct runner_sandbox *s, struct gw_sandbox_info *out)
 {
 	*out = s->rs_info;
+}
+
+/*
+ * Daemon restarts (runner.h): detach, resume, adopt, purge; and destroy in
+ * two steps for callers with execs in flight.
+ */
+
+void
+runner_detach(struct runner *r)
+{
+	struct runner_sandbox	*s;
+
+	if (r == NULL)
+		return;
+	/* The listeners close first: from here on sandboxes are refused. */
+	proxy_stop(r->r_px);
+	dnsview_stop(r->r_dns);
+	pthread_mutex_lock(&r->r_lock);
+	while ((s = LIST_FIRST(&r->r_sandboxes)) != NULL) {
+		LIST_REMOVE(s, rs_link);
+		sandbox_free(s->rs_box);
+		free(s);
+	}
+	pthread_mutex_unlock(&r->r_lock);
+	gateway_release(r->r_gw);
+	pol_guard_free(r->r_guard);
+	pthread_mutex_destroy(&r->r_lock);
+	free(r);
+}
+
+struct runner *
+runner_resume(const struct runner_config *c, struct ir_err *err)
+{
+	return runner_open(c, 1, err);
+}
+
+static struct runner_sandbox *
+sandbox_find(struct runner *r, const char *id)
+{
+	struct runner_sandbox	*s;
+
+	LIST_FOREACH(s, &r->r_sandboxes, rs_link)
+		if (strcmp(s->rs_id, id) == 0)
+			return s;
+	return NULL;
+}
+
+/* "/run/netns/<name>-sb<slot>" for this runner's gateway. */
+static void
+slot_netns(struct runner *r, unsigned slot, char *buf, size_t len)
+{
+	const char	*gw = gateway_netns(r->r_gw);
+
+	snprintf(buf, len, "%s/%.*s-sb%u", GW_NETNS_DIR,
+	    (int)(strlen(gw) - 3), gw, slot);
+}
+
+struct runner_sandbox *
+runner_sandbox_adopt(struct runner *r, const char *id, unsigned slot,
+    struct policy *pol, unsigned dns_flags, struct ir_err *err)
+{
+	struct runner_sandbox	*s;
+	struct sandbox_info	 si;
+	char			 want[GW_NETNS_MAX + sizeof(GW_NETNS_DIR) + 16];
+
+	if (pol == NULL) {
+		err_set(err, EINVAL, "sandbox %s: no policy", id);
+		return NULL;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		err_set(err, ENOMEM, "sandbox: out of memory");
+		return NULL;
+	}
+	snprintf(s->rs_id, sizeof(s->rs_id), "%s", id);
+	pthread_mutex_lock(&r->r_lock);
+	if (sandbox_find(r, id) != NULL) {
+		err_set(err, EEXIST, "sandbox %s: adopted already", id);
+		goto fail;
+	}
+	if ((s->rs_box = sandbox_open(&r->r_paths, id, err)) == NULL)
+		goto fail;
+	sandbox_info(s->rs_box, &si);
+	slot_netns(r, slot, want, sizeof(want));
+	if (!si.si_alive) {
+		err_set(err, ESRCH, "sandbox %s: its init is gone", id);
+		goto fail;
+	}
+	if (si.si_netns == NULL || strcmp(si.si_netns, want) != 0) {
+		err_set(err, EINVAL, "sandbox %s: it is in network namespace "
+		    "%s, not %s (slot %u)", id, si.si_netns ? si.si_netns :
+		    "(its own)", want, slot);
+		goto fail;
+	}
+	/* The policy holds before the gateway lets its packets through. */
+	if (dnsview_sandbox_set(r->r_dns, slot, s->rs_id, pol, dns_flags,
+	    err) == -1 ||
+	    proxy_sandbox_set(r->r_px, slot, s->rs_id, pol, err) == -1)
+		goto fail_wire;
+	if ((s->rs_net = gateway_sandbox_adopt(r->r_gw, slot, err)) == NULL)
+		goto fail_wire;
+	gateway_sandbox_info(s->rs_net, &s->rs_info);
+	LIST_INSERT_HEAD(&r->r_sandboxes, s, rs_link);
+	pthread_mutex_unlock(&r->r_lock);
+	return s;
+fail_wire:
+	proxy_sandbox_clear(r->r_px, slot);
+	dnsview_sandbox_clear(r->r_dns, slot);
+fail:
+	pthread_mutex_unlock(&r->r_lock);
+	sandbox_free(s->rs_box);
+	free(s);
+	return NULL;
+}
+
+/* A sandbox of this runner's gateway: "/run/netns/<name>-sb<digits>". */
+static int
+ours(struct runner *r, const char *netns)
+{
+	char		 pre[GW_NETNS_MAX + sizeof(GW_NETNS_DIR) + 16];
+	size_t		 n;
+
+	if (netns == NULL)
+		return 0;
+	slot_netns(r, 0, pre, sizeof(pre));
+	n = strlen(pre) - 1;		/* without the "0" */
+	if (strncmp(netns, pre, n) != 0 || netns[n] == '\0')
+		return 0;
+	return strspn(netns + n, "0123456789") == strlen(netns + n);
+}
+
+int
+runner_purge_unadopted(struct runner *r, struct ir_err *err)
+{
+	struct sandbox		*sb;
+	struct sandbox_info	 si;
+	struct ir_err		 e;
+	char			**ids;
+	size_t			 i;
+	int			 rc = 0;
+
+	pthread_mutex_lock(&r->r_lock);
+	if ((ids = sandbox_list(&r->r_paths, err)) == NULL) {
+		pthread_mutex_unlock(&r->r_lock);
+		return -1;
+	}
+	for (i = 0; ids[i] != NULL; i++) {
+		if (sandbox_find(r, ids[i]) != NULL ||
+		    (sb = sandbox_open(&r->r_paths, ids[i], &e)) == NULL)
+			continue;
+		sandbox_info(sb, &si);
+		if (ours(r, si.si_netns) && sandbox_destroy(sb, &e) == -1 &&
+		    rc == 0) {
+			*(err != NULL ? err : &e) = e;
+			rc = -1;
+		}
+		sandbox_free(sb);
+	}
+	sandbox_list_free(ids);
+	if (gateway_purge_unused(r->r_gw, &e) == -1 && rc == 0) {
+		*(err != NULL ? err : &e) = e;
+		rc = -1;
+	}
+	pthread_mutex_unlock(&r->r_lock);
+	return rc;
+}
+
+int
+runner_sandbox_remove(struct runner *r, struct runner_sandbox *s,
+    struct ir_err *err)
+{
+	struct ir_err	 e2;
+	int		 rc = 0;
+
+	pthread_mutex_lock(&r->r_lock);
+	sandbox_unwire(r, s);
+	if (gateway_sandbox_remove(r->r_gw, s->rs_net, &e2) == -1) {
+		*(err != NULL ? err : &e2) = e2;
+		rc = -1;
+	}
+	s->rs_net = NULL;
+	if (sandbox_destroy(s->rs_box, &e2) == -1 && rc == 0) {
+		*(err != NULL ? err : &e2) = e2;
+		rc = -1;
+	}
+	LIST_REMOVE(s, rs_link);
+	pthread_mutex_unlock(&r->r_lock);
+	return rc;
+}
+
+void
+runner_sandbox_free(struct runner_sandbox *s)
+{
+	if (s == NULL)
+		return;
+	sandbox_free(s->rs_box);
+	free(s);
+}
+
+void
+runner_proxy_stats(struct runner *r, struct proxy_stats *out)
+{
+	proxy_stats(r->r_px, out);
 }

@@ -91,4 +91,69 @@ const char	*runner_sandbox_id(const struct runner_sandbox *s);
 void		 runner_sandbox_net(const struct runner_sandbox *s,
 		    struct gw_sandbox_info *out);
 
+/*
+ * Daemon restarts. A daemon that stops without destroying its sandboxes
+ * detaches; the next one resumes the same runner name and adopts them
+ * again, each with the policy it recorded:
+ *
+ *   runner_detach(r)                        sandboxes keep running, without
+ *                                           network (fail closed)
+ *   r = runner_resume(&c)                   same name and pools
+ *   runner_sandbox_adopt(r, id, slot, ...)  for each sandbox recorded
+ *   runner_purge_unadopted(r)               the others are destroyed
+ *
+ * Sandboxes meant to survive must be created without rs_lifeline.
+ */
+
+/*
+ * Stops the proxy and the DNS view (so sandboxes lose the network at once),
+ * then frees the runner without destroying anything: sandboxes, their
+ * namespaces and the gateway stay for runner_resume(). `r` is freed.
+ */
+void		 runner_detach(struct runner *r);
+
+/*
+ * As runner_start(), but takes back the gateway a detached (or dead)
+ * runner of this name left (gateway_adopt(): ENOENT if there is none)
+ * instead of creating one. No sandbox is attached until
+ * runner_sandbox_adopt(). On failure nothing is destroyed.
+ */
+struct runner	*runner_resume(const struct runner_config *c,
+		    struct ir_err *err);
+
+/*
+ * Takes back sandbox `id` (sandbox_open() in rc_paths) on gateway slot
+ * `slot`, as runner_sandbox_net() reported it when it was created: its
+ * init must be alive and its network namespace must be that slot's. The
+ * policy is in force (proxy and DNS) before its packets pass the gateway
+ * again. On failure nothing is changed: the caller decides whether to
+ * destroy it (runner_purge_unadopted()).
+ */
+struct runner_sandbox *runner_sandbox_adopt(struct runner *r, const char *id,
+	    unsigned slot, struct policy *pol, unsigned dns_flags,
+	    struct ir_err *err);
+
+/*
+ * Destroys every sandbox in rc_paths' run directory that sits in one of
+ * this runner's slot namespaces and was not adopted, then removes the slot
+ * namespaces nobody holds (gateway_purge_unused()). Sandboxes of other
+ * runners sharing the run directory are left alone. Returns 0, or -1 with
+ * the first failure after trying every one.
+ */
+int	runner_purge_unadopted(struct runner *r, struct ir_err *err);
+
+/*
+ * runner_sandbox_destroy() in two steps, for a caller with execs in flight
+ * on the sandbox's box: _remove takes the network away, kills every
+ * process (those execs then return) and removes the files, but leaves `s`
+ * allocated; _free frees it once no thread uses its box any more. Returns
+ * as runner_sandbox_destroy().
+ */
+int	runner_sandbox_remove(struct runner *r, struct runner_sandbox *s,
+	    struct ir_err *err);
+void	runner_sandbox_free(struct runner_sandbox *s);
+
+/* The proxy's counters (proxy_stats()), for a daemon's metrics. */
+void	runner_proxy_stats(struct runner *r, struct proxy_stats *out);
+
 #endif
