@@ -10,9 +10,9 @@ PREFIX	?= /usr/local
 
 # Library modules, in dependency order. A new module is a folder under src/
 # with a header that is its contract; add it here.
-LIB_DIRS = common policy profiles gateway peek dns audit proxy sandbox runner
+LIB_DIRS = common policy profiles gateway peek dns audit proxy sandbox runner api
 
-PKGS	 = libidn2 jansson libnftables libmnl libcares libseccomp libarchive sqlite3
+PKGS	 = libidn2 jansson libnftables libmnl libcares libseccomp libarchive sqlite3 libmicrohttpd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -41,6 +41,10 @@ CLI_SRCS = $(wildcard src/cli/*.c)
 CLI_OBJS = $(CLI_SRCS:%.c=$(BUILD)/%.o)
 CLI	 = $(BUILD)/isorun
 
+DAEMON_SRCS = $(wildcard src/isorund/*.c)
+DAEMON_OBJS = $(DAEMON_SRCS:%.c=$(BUILD)/%.o)
+DAEMON	 = $(BUILD)/isorund
+
 # The sandbox's PID 1 and exec agent: static, so that it runs in any image.
 INIT	 = $(BUILD)/isorun-init
 
@@ -59,7 +63,7 @@ FUZZ_BINS = $(FUZZ_SRCS:fuzz/%.c=build/fuzz/%)
 FUZZ_SECONDS ?= 20
 
 .PHONY: all deps check test demo bench bench-build fuzz fuzz-build clean format
-all: $(LIB) $(CLI) $(INIT) $(UNIT_BINS) $(NET_BINS)
+all: $(LIB) $(CLI) $(DAEMON) $(INIT) $(UNIT_BINS) $(NET_BINS)
 
 deps:
 	@./scripts/install-deps.sh
@@ -75,6 +79,9 @@ $(LIB): $(LIB_OBJS)
 
 $(CLI): $(CLI_OBJS) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(LIB) $(LDLIBS)
+
+$(DAEMON): $(DAEMON_OBJS) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $(DAEMON_OBJS) $(LIB) $(LDLIBS)
 
 # No sanitizers: it is PID 1 of a sandbox, linked statically.
 $(INIT): src/sandbox/init/isorun-init.c src/sandbox/proto.h
@@ -132,4 +139,4 @@ format:
 clean:
 	rm -rf build
 
--include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d)
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(DAEMON_OBJS:.o=.d)
