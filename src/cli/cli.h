@@ -83,4 +83,69 @@ int	cli_policy_make(const struct cli_policy_src *src, struct policy **out,
 struct json_t;
 int		 cli_json_print(struct json_t *v);
 
+/*
+ * Commands that talk to isorund over its API (daemon.c has what they
+ * share). Exit codes: CLI_OK; CLI_USAGE for a usage error or an answer
+ * 4xx (bad request, unknown sandbox); CLI_FAIL when isorund cannot be
+ * reached or fails (5xx). `exec` exits with the command's code.
+ */
+int	cmd_create(int, char **);
+void	cmd_create_usage(FILE *);
+int	cmd_exec(int, char **);
+void	cmd_exec_usage(FILE *);
+int	cmd_destroy(int, char **);
+void	cmd_destroy_usage(FILE *);
+int	cmd_ls(int, char **);
+void	cmd_ls_usage(FILE *);
+int	cmd_inspect(int, char **);
+void	cmd_inspect_usage(FILE *);
+int	cmd_network(int, char **);
+void	cmd_network_usage(FILE *);
+
+/* getopt_long() values of the options every daemon command takes. */
+#define CLI_OPT_SOCKET	0x100
+#define CLI_OPT_URL	0x101
+#define CLI_OPT_JSON	0x102
+#define CLI_API_OPTIONS							\
+	{ "socket",	required_argument,	NULL, CLI_OPT_SOCKET },	\
+	{ "url",	required_argument,	NULL, CLI_OPT_URL },	\
+	{ "json",	no_argument,		NULL, CLI_OPT_JSON }
+
+struct cli_api {
+	const char	*ca_socket;	/* --socket */
+	const char	*ca_url;	/* --url */
+	int		 ca_json;	/* --json */
+};
+
+/* Handles a CLI_OPT_* option: 1 if `c` was one, else 0. */
+int		 cli_api_opt(struct cli_api *ca, int c, const char *arg);
+/* The usage lines of those options. */
+const char	*cli_api_usage(void);
+
+/*
+ * One request to isorund. `body` (may be NULL) is sent as JSON and its
+ * reference dropped. On a 2xx answer returns CLI_OK with *out the parsed
+ * JSON (NULL for an empty answer; `out` may be NULL). Otherwise reports
+ * "isorun: CMD: <the API's message>" and returns the exit code above.
+ */
+int	cli_api(const struct cli_api *ca, const char *cmd, const char *method,
+	    const char *path, struct json_t *body, struct json_t **out);
+
+/* A sandbox id argument; reports a bad one as a usage error. */
+int	cli_id_check(const char *cmd, const char *id);
+/* Appends to a NULL-terminated vector; -1 (reported) when out of memory. */
+int	cli_strv_add(const char ***v, size_t *n, const char *s);
+/* The "env" object of NAME=VALUE strings; NULL (reported) if one is bad. */
+struct json_t	*cli_env_json(const char *cmd, const char *const *env,
+		    size_t n);
+/* Puts "network" or "networkProfile" into `body` as the options said. */
+int	cli_network_json(const char *cmd, const struct cli_policy_src *ps,
+	    struct json_t *body);
+/* A one-line description of a sandbox's network, for tables. */
+void	cli_network_desc(struct json_t *sb, char *buf, size_t len);
+/* A sandbox as `isorun inspect` shows it (also `network show`). */
+void	cli_inspect_print(struct json_t *sb);
+/* A string member of an object, or "-". */
+const char	*cli_jstr(struct json_t *o, const char *key);
+
 #endif

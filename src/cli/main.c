@@ -20,6 +20,17 @@ static const struct cli_cmd cmds[] = {
 	    cmd_image_usage },
 	{ "audit", cmd_audit, "show and follow the audit trail",
 	    cmd_audit_usage },
+	{ "create", cmd_create, "create a sandbox in isorund",
+	    cmd_create_usage },
+	{ "exec", cmd_exec, "run a command in a sandbox of isorund",
+	    cmd_exec_usage },
+	{ "destroy", cmd_destroy, "destroy sandboxes of isorund",
+	    cmd_destroy_usage },
+	{ "ls", cmd_ls, "list the sandboxes of isorund", cmd_ls_usage },
+	{ "inspect", cmd_inspect, "show a sandbox of isorund",
+	    cmd_inspect_usage },
+	{ "network", cmd_network, "change or show a sandbox's policy live",
+	    cmd_network_usage },
 	{ "help", cmd_help, "show the help of a command", cmd_help_usage },
 };
 #define NCMDS	(sizeof(cmds) / sizeof(cmds[0]))
