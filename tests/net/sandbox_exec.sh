@@ -238,6 +238,22 @@ check "a missing network namespace is a clear error" \
     "$out"
 check "a failed create leaves nothing" '[ ! -e "$T/run/sandboxes/nn" ]' \
     "$(ls "$T/run/sandboxes")"
+out=$($SBT -S "$T/state" -R "$T/run" -I /nonexistent-init create -d ni 2>&1)
+check "a missing init program is a clear error" \
+    'echo "$out" | grep -q "sandbox init /nonexistent-init: No such file"' "$out"
+out=$($SB create -d fs -i /sys/kernel 2>&1)
+check "an image root without idmapped mounts: the error names the step" \
+    'echo "$out" | grep -q "idmapped mount of /sys/kernel on .*: Invalid argument (needs Linux 5.19" &&
+     [ ! -e "$T/run/sandboxes/fs" ]' "$out"
+if create small -w 8; then
+	run small 'head -c 20000000 /dev/zero > /tmp/big; echo rc=$?; rm /tmp/big; df -k / | tail -n 1'
+	check "the writable layer is bounded (sc_write_mb)" \
+	    'echo "$stdout" | grep -q "^rc=1" && echo "$stderr" | grep -q "No space left"' \
+	    "stdout=$stdout stderr=$stderr"
+	$SB destroy small >/dev/null
+else
+	nok "the writable layer is bounded (sc_write_mb)" "$out"
+fi
 mkdir -m 700 "$T/closed"
 out=$($SBT -S "$T/state" -R "$T/closed/run" -I "$INIT" create -d c1 2>&1)
 check "a run directory others cannot search is a clear error" \

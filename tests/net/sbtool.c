@@ -4,7 +4,8 @@
  *   sbtool [-S STATE] [-R RUN] [-I INIT] COMMAND ...
  *
  *   create [-i IMAGE] [-n NETNS] [-d ID] [-h HOST] [-e K=V]... [-r RESOLV]
- *          [-H HOSTS] [-L]      create a sandbox, print its id, exit (the
+ *          [-H HOSTS] [-L S] [-w MB]
+ *                               create a sandbox, print its id, exit (the
  *                               sandbox stays; -L: with a lifeline, so it
  *                               dies with this process, after -L's sleep)
  *   exec [-t MS] [-m MAX] [-C CWD] [-e K=V]... [-s STDIN | -f FILE]
@@ -107,7 +108,7 @@ cmd_create(int argc, char **argv)
 
 	sandbox_config_default(&c);
 	c.sc_paths = &paths;
-	while ((ch = getopt(argc, argv, "i:n:d:h:e:r:H:L:")) != -1) {
+	while ((ch = getopt(argc, argv, "i:n:d:h:e:r:H:L:w:")) != -1) {
 		switch (ch) {
 		case 'i': c.sc_image = optarg; break;
 		case 'n': c.sc_netns = optarg; break;
@@ -120,6 +121,7 @@ cmd_create(int argc, char **argv)
 		case 'r': c.sc_resolv_conf = optarg; break;
 		case 'H': c.sc_hosts = optarg; break;
 		case 'L': lifeline = atoi(optarg); c.sc_lifeline = true; break;
+		case 'w': c.sc_write_mb = (unsigned)atoi(optarg); break;
 		default: usage();
 		}
 	}
@@ -562,11 +564,25 @@ pjob_main(void *arg)
 }
 
 static int
+count_fds(void)
+{
+	char	 path[64];
+	int	 fd, n = 0;
+
+	for (fd = 0; fd < 4096; fd++) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		if (access(path, F_OK) == 0)
+			n++;
+	}
+	return n;
+}
+
+static int
 cmd_parallel(int n, const char *netns)
 {
 	struct pjob	 jobs[64];
 	pthread_t	 t[64];
-	int		 i, ok = 0;
+	int		 i, ok = 0, fds = count_fds();
 
 	if (n > 64)
 		n = 64;
@@ -582,6 +598,8 @@ cmd_parallel(int n, const char *netns)
 		else
 			printf("fail: %s\n", jobs[i].pj_why);
 	}
+	if (count_fds() != fds)
+		printf("fds: %d before, %d after\n", fds, count_fds());
 	printf("ok=%d of %d\n", ok, n);
 	return 0;
 }
