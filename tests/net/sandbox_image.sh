@@ -260,6 +260,15 @@ rc=$?
 check "a missing file is a clear error" \
     '[ "$rc" = 2 ] && echo "$out" | grep -q "none.tar: No such file"' "rc=$rc $out"
 
+out=$($ISORUN image 2>&1)
+rc=$?
+check "isorun image without a subcommand: usage, exit 2" \
+    '[ "$rc" = 2 ] && echo "$out" | grep -q "missing subcommand"' "rc=$rc $out"
+out=$($IMG import onlyname 2>&1)
+rc=$?
+check "isorun image import with one argument: usage, exit 2" \
+    '[ "$rc" = 2 ] && echo "$out" | grep -q "want NAME FILE"' "rc=$rc $out"
+
 # --- hostile and broken tarballs: exit 2, file and entry named, no trace
 # bad KIND PATTERN [ARG]
 bad() {
