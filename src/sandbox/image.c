@@ -714,7 +714,7 @@ image_import(const struct sandbox_paths *sp, const char *name,
 	struct sb_paths	 p;
 	struct import	 im;
 	struct stat	 st;
-	char		*dir = NULL, *final = NULL, *tmp = NULL, *path = NULL;
+	char		*dir = NULL, *final = NULL, *tmp = NULL;
 	unsigned	 r;
 	int		 fd = -1, tfd = -1, rc = -1;
 
@@ -808,7 +808,6 @@ out:
 	free(tmp);
 	free(final);
 	free(dir);
-	free(path);
 	return rc;
 }
 

@@ -56,7 +56,6 @@ char	**sb_env_merge(const char *const *const *layers, size_t n,
 	    struct ir_err *err);
 void	 sb_strv_free(char **v);
 size_t	 sb_strv_len(char *const *v);
-char	**sb_strv_dup(const char *const *v);
 
 /* "a/b" into a malloc'd string; NULL on ENOMEM. */
 char	*sb_join(const char *a, const char *b);

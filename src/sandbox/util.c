@@ -139,24 +139,6 @@ sb_strv_len(char *const *v)
 }
 
 char **
-sb_strv_dup(const char *const *v)
-{
-	char	**o;
-	size_t	 i, n = 0;
-
-	while (v != NULL && v[n] != NULL)
-		n++;
-	if ((o = calloc(n + 1, sizeof(*o))) == NULL)
-		return NULL;
-	for (i = 0; i < n; i++)
-		if ((o[i] = strdup(v[i])) == NULL) {
-			sb_strv_free(o);
-			return NULL;
-		}
-	return o;
-}
-
-char **
 sb_env_merge(const char *const *const *layers, size_t n, struct ir_err *err)
 {
 	char		**o, q[160];
