@@ -50,6 +50,12 @@ while [ $i -le 40 ]; do
 	echo "host-record=big.test,203.0.113.$((100 + i))" >>"$T/extra.conf"
 	i=$((i + 1))
 done
+# more than 1232 bytes: the upstream truncates over UDP, c-ares asks on TCP
+i=150
+while [ $i -lt 250 ]; do
+	echo "host-record=huge.test,203.0.113.$i" >>"$T/extra.conf"
+	i=$((i + 1))
+done
 UNIVERSE_DNS_EXTRA=$T/extra.conf
 universe_up "$U" || { echo "not ok - dns_view: universe_up failed"; exit 1; }
 DLOG=$(universe_dns_log "$U")
@@ -166,9 +172,10 @@ check "queries to the rogue resolver and to 8.8.8.8 are answered by the view" \
     "got '$out4' '$out6' '$outt' '$out8'"
 check "the rogue resolver never saw a query" '! grep -q "query\[" "$RLOG"' \
     "$(grep "query\[" "$RLOG" | head -2)"
-check "nothing reached the rogue resolver's addresses, UDP or TCP" \
+check "nothing reached the rogue resolver's addresses or 8.8.8.8, UDP or TCP" \
     '[ "$(universe_wan_count "$U" all 203.0.113.53)" = 0 ] &&
-     [ "$(universe_wan_count "$U" all 2001:db8:1::1:53)" = 0 ]' \
+     [ "$(universe_wan_count "$U" all 2001:db8:1::1:53)" = 0 ] &&
+     [ "$(universe_wan_count "$U" all 8.8.8.8)" = 0 ]' \
     "$(universe_wan_count "$U" all 203.0.113.53) packets"
 check "the view asked the real upstream instead" \
     'universe_wait_file "$DLOG" "query\[A\] registry\.npmjs\.org from 198\.51\.100\.1" 3' \
@@ -313,6 +320,15 @@ check "big answer over TCP: whole" 'echo "$out" | grep -q "^rcode=NOERROR an=40 
 out=$(q 0 -e 100.64.0.1 big.test)
 check "big answer over UDP with EDNS: whole" 'echo "$out" | grep -q "^rcode=NOERROR an=40 tc=0"' \
     "got '$out'"
+
+universe_wan_reset "$U"
+out=$(q 0 -t 100.64.0.1 huge.test)
+check "upstream answer over 1232 bytes: c-ares retried on TCP" \
+    '[ "$(universe_wan_count "$U" tcp 192.0.2.53 53)" -gt 0 ]' \
+    "no TCP to 192.0.2.53:53 ($(universe_wan_count "$U" udp 192.0.2.53 53) UDP)"
+check "a 100-address answer: 64 kept and cached, the rest stripped" \
+    'echo "$out" | grep -q "^rcode=NOERROR an=64 tc=0" &&
+     [ "$(cmd addrs 0 huge.test | wc -w)" = 66 ]' "got '$(echo "$out" | cut -c1-60)' $(tail -n 1 "$T/out" | cut -c1-60)"
 
 # --- TTL floor and holds (the runner runs with a 2 s floor)
 out=$(q 0 100.64.0.1 short.test)

@@ -550,7 +550,7 @@ srv_names(struct srv *s, char **w, int n)
 static void
 srv_command(struct srv *s, char *line, int *quit)
 {
-	struct sockaddr_storage	 ss, out[16];
+	struct sockaddr_storage	 ss, out[128];
 	struct dnsview_stats	 st;
 	char			*w[8], *save = NULL, a[INET6_ADDRSTRLEN];
 	unsigned		 slot;
@@ -579,7 +579,7 @@ srv_command(struct srv *s, char *line, int *quit)
 	} else if (strcmp(w[0], "addrs") == 0 && n == 3) {
 		if (slot_arg(s, w[1], &slot) == -1)
 			return;
-		k = dnsview_addrs(s->dv, slot, w[2], strlen(w[2]), out, 16);
+		k = dnsview_addrs(s->dv, slot, w[2], strlen(w[2]), out, 128);
 		printf("addrs %s:", w[2]);
 		for (i = 0; i < k; i++) {
 			if (out[i].ss_family == AF_INET)
