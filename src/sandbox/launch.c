@@ -28,7 +28,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <glob.h>
+#include <dirent.h>
 #include <jansson.h>
 #include <net/if.h>
 #include <poll.h>
@@ -231,48 +231,114 @@ fmt(struct plan *pl, const char *f, ...)
 	return s;
 }
 
-/* Host files no sandbox sees, relative to /etc. */
-static const char *const hidden_etc[] = {
-	"shadow", "shadow-", "gshadow", "gshadow-", "ssl/private", "isorun",
-	"security/opasswd", "krb5.keytab", "ssh/ssh_host_*_key",
+/*
+ * What of the host's /etc a sandbox does not see: anything an unprivileged
+ * host user could not read (shadow, private keys, VPN and database
+ * credentials, whatever the host holds: a rule, not a list), and the
+ * runner's own configuration. Hidden by whiteouts in the upper layer.
+ */
+#define HIDE_MAX_ENTRIES	20000
+#define HIDE_MAX_DEPTH		16
+
+static const char *const hidden_etc[] = { "isorun" };
+
+struct hide {
+	struct plan	*hd_pl;
+	const char	*hd_upper;	/* the /etc overlay's upper layer */
+	size_t		 hd_seen;
 };
 
 static void
-plan_hidden(struct plan *pl, const char *upper)
+hide_entry(struct hide *h, const char *rel)
 {
 	struct stat	 st;
-	glob_t		 g;
-	char		*p, *dir, *slash, pat[256];
-	size_t		 i, j;
+	const char	*s;
+	char		*dir, *p;
 
-	for (i = 0; i < sizeof(hidden_etc) / sizeof(hidden_etc[0]); i++) {
-		snprintf(pat, sizeof(pat), "/etc/%s", hidden_etc[i]);
-		if (glob(pat, GLOB_NOSORT, NULL, &g) != 0)
-			continue;
-		for (j = 0; j < g.gl_pathc; j++) {
-			const char *rel = g.gl_pathv[j] + 5;
-
-			/* Parents in the upper layer take the lower's owner
-			 * and mode: the merged directory shows the upper's. */
-			if ((slash = strrchr(rel, '/')) != NULL) {
-				dir = fmt(pl, "/etc/%.*s", (int)(slash - rel),
-				    rel);
-				if (dir != NULL && lstat(dir, &st) == 0 &&
-				    S_ISDIR(st.st_mode)) {
-					p = fmt(pl, "%s/%.*s", upper,
-					    (int)(slash - rel), rel);
-					op_mkdir(pl, p, st.st_mode & 07777,
-					    st.st_uid, st.st_gid);
-					free(p);
-				}
-				free(dir);
-			}
-			p = fmt(pl, "%s/%s", upper, rel);
-			op_add(pl, MO_WHITEOUT, p, NULL, NULL, 0, 0);
+	/* Parents in the upper layer take the lower's owner and mode: a
+	 * merged directory shows the upper one's attributes. */
+	for (s = strchr(rel, '/'); s != NULL; s = strchr(s + 1, '/')) {
+		dir = fmt(h->hd_pl, "/etc/%.*s", (int)(s - rel), rel);
+		if (dir != NULL && lstat(dir, &st) == 0 &&
+		    S_ISDIR(st.st_mode)) {
+			p = fmt(h->hd_pl, "%s/%.*s", h->hd_upper,
+			    (int)(s - rel), rel);
+			op_mkdir(h->hd_pl, p, st.st_mode & 07777, st.st_uid,
+			    st.st_gid);
 			free(p);
 		}
-		globfree(&g);
+		free(dir);
 	}
+	p = fmt(h->hd_pl, "%s/%s", h->hd_upper, rel);
+	op_add(h->hd_pl, MO_WHITEOUT, p, NULL, NULL, 0, 0);
+	free(p);
+}
+
+/* Walks /etc/<rel> (a directory others may read and search). */
+static int
+hide_walk(struct hide *h, int dfd, const char *rel, int depth)
+{
+	struct dirent	*de;
+	struct stat	 st;
+	DIR		*d;
+	char		*sub;
+	int		 fd, rc = 0;
+
+	if ((d = fdopendir(dfd)) == NULL) {
+		close(dfd);
+		return -1;
+	}
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (++h->hd_seen > HIDE_MAX_ENTRIES) {
+			errno = E2BIG;
+			rc = -1;
+			break;
+		}
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) ==
+		    -1 || S_ISLNK(st.st_mode))
+			continue;
+		if ((sub = rel[0] ? fmt(h->hd_pl, "%s/%s", rel, de->d_name) :
+		    strdup(de->d_name)) == NULL) {
+			errno = ENOMEM;
+			rc = -1;
+			break;
+		}
+		if (!(st.st_mode & S_IROTH) || (S_ISDIR(st.st_mode) &&
+		    !(st.st_mode & S_IXOTH)))
+			hide_entry(h, sub);
+		else if (S_ISDIR(st.st_mode) && depth < HIDE_MAX_DEPTH &&
+		    (fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY |
+		    O_NOFOLLOW | O_CLOEXEC)) != -1)
+			rc = hide_walk(h, fd, sub, depth + 1);
+		free(sub);
+	}
+	closedir(d);
+	return rc;
+}
+
+static int
+plan_hidden(struct plan *pl, const char *upper, struct ir_err *err)
+{
+	struct hide	 h = { pl, upper, 0 };
+	struct stat	 st;
+	char		 path[64];
+	size_t		 i;
+	int		 fd;
+
+	for (i = 0; i < sizeof(hidden_etc) / sizeof(hidden_etc[0]); i++) {
+		snprintf(path, sizeof(path), "/etc/%s", hidden_etc[i]);
+		if (lstat(path, &st) == 0)
+			hide_entry(&h, hidden_etc[i]);
+	}
+	if ((fd = open("/etc", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
+	    hide_walk(&h, fd, "", 0) == -1)
+		return err_set(err, errno, "host image: walk /etc: %s%s",
+		    strerror(errno), errno == E2BIG ? " (over 20000 entries)" :
+		    "");
+	return 0;
 }
 
 /*
@@ -282,7 +348,8 @@ plan_hidden(struct plan *pl, const char *upper)
  */
 static void
 plan_overlay(struct plan *pl, const char *rt, const char *target,
-    const char *lower, const char *tag, const struct stat *lst)
+    const char *lower, const char *tag, const struct stat *lst,
+    struct ir_err *err)
 {
 	char	*o, *u, *w, *lo, *opts;
 
@@ -295,8 +362,9 @@ plan_overlay(struct plan *pl, const char *rt, const char *target,
 	op_mkdir_host(pl, lo);
 	op_add(pl, MO_IDMAP, lo, lower, NULL, 0, 0);
 	op_mkdir(pl, u, lst->st_mode & 07777, lst->st_uid, lst->st_gid);
-	if (strcmp(tag, "etc") == 0 && u != NULL)
-		plan_hidden(pl, u);
+	if (strcmp(tag, "etc") == 0 && u != NULL &&
+	    plan_hidden(pl, u, err) == -1)
+		pl->pl_nomem = -1;
 	op_mkdir(pl, target, 0755, 0, 0);
 	opts = fmt(pl, "lowerdir=%s,upperdir=%s,workdir=%s", lo, u, w);
 	op_add(pl, MO_MOUNT, target, "overlay", opts, MS_NOSUID | MS_NODEV,
@@ -321,7 +389,8 @@ static const struct {
 
 /* The host image: overlays of the host's system directories on a tmpfs. */
 static void
-plan_host(struct plan *pl, const char *rt, const char *root)
+plan_host(struct plan *pl, const char *rt, const char *root,
+    struct ir_err *err)
 {
 	static const char *const top[] = {
 		"usr", "etc", "opt", "bin", "sbin", "lib", "lib32", "lib64",
@@ -344,7 +413,8 @@ plan_host(struct plan *pl, const char *rt, const char *root)
 				lnk[n] = '\0';
 				op_add(pl, MO_SYMLINK, p, lnk, NULL, 0, 0);
 			} else if (S_ISDIR(st.st_mode))
-				plan_overlay(pl, rt, p, host, top[i], &st);
+				plan_overlay(pl, rt, p, host, top[i], &st,
+				    err);
 		}
 		free(host);
 		free(p);
@@ -379,7 +449,7 @@ plan_image(struct plan *pl, const char *rt, const char *root,
 	p = fmt(pl, "%s/ovl", rt);
 	op_mkdir_host(pl, p);
 	free(p);
-	plan_overlay(pl, rt, root, lower, "img", &st);
+	plan_overlay(pl, rt, root, lower, "img", &st, err);
 	op_add(pl, MO_ROOT, root, NULL, NULL, 0, 0);
 	op_add(pl, MO_DIRAT, "tmp", NULL, NULL, 0, 01777);
 }
@@ -1024,7 +1094,7 @@ sb_launch(struct launch *l, struct ir_err *err)
 	op_add(&pl, MO_MOUNT, rt, "tmpfs", opts, MS_NOSUID | MS_NODEV, 0);
 	if (l->la_img->ir_kind == IMG_HOST) {
 		op_mkdir(&pl, root, 0755, 0, 0);	/* the guest's / */
-		plan_host(&pl, rt, root);
+		plan_host(&pl, rt, root, err);
 	} else
 		plan_image(&pl, rt, root, l->la_img->ir_rootfs, err);
 	if (pl.pl_nomem == -1)

@@ -19,8 +19,8 @@
  * sandbox_open() it again, exec in it and destroy it.
  *
  * Images: "host" (the default: a copy-on-write view of the host's /usr,
- * /etc, /opt and the top-level symlinks, with secrets such as /etc/shadow
- * hidden), an absolute path to a rootfs directory, or the NAME of an image
+ * /etc, /opt and the top-level symlinks, without what of /etc others
+ * cannot read, such as /etc/shadow), an absolute path to a rootfs directory, or the NAME of an image
  * imported from a docker-archive or OCI-layout tarball with image_import()
  * (stored flattened under <state_dir>/images/NAME/). A rootfs path shows
  * that directory to the guest, whatever it is: an API must only pass paths
