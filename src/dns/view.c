@@ -1293,9 +1293,12 @@ usend_open(struct dnsview *dv, struct ir_err *err)
 	memset(&sin6, 0, sizeof(sin6));
 	sin6.sin6_family = AF_INET6;
 	sin6.sin6_port = htons(53);
+	/* SO_REUSEADDR: a runner adopting the gateway of one that just died
+	 * must not find the port taken. */
 	if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)) ==
 	    -1 || setsockopt(fd, SOL_IP, IP_TRANSPARENT, &on, sizeof(on)) ==
 	    -1 || setsockopt(fd, SOL_IPV6, IPV6_TRANSPARENT, &on,
+	    sizeof(on)) == -1 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on,
 	    sizeof(on)) == -1 || bind(fd, (struct sockaddr *)&sin6,
 	    sizeof(sin6)) == -1) {
 		err_set(err, errno, "reply socket on [::]:53 in %s: %s",
