@@ -134,6 +134,11 @@ cmd "set 1 sb-allow - api.example.com,alias.test,github.com:22,rebind.test 0.0.0
 cmd "set 2 sb-locked refuse - 0.0.0.0/0" >/dev/null
 check "three sandboxes attached" '[ "$(grep -c "^set " "$T/out")" = 3 ]' \
     "$(cat "$T/out")"
+out=$(cmd "set 5000 x - - -")
+check "a slot out of range is refused with a message naming it" \
+    'echo "$out" | grep -q "^error DNS view: slot 5000 out of range (1024 slots)"' "got '$out'"
+check "an unknown slot has no names" '[ "$(cmd names 5000 192.0.2.11)" = "names 5000 192.0.2.11:" ] &&
+    [ "$(cmd names 7 192.0.2.11)" = "names 7 192.0.2.11:" ]' "$(tail -n 1 "$T/out")"
 
 # --- a permitted name, UDP and TCP, IPv4 and IPv6, AAAA
 out=$(q 0 100.64.0.1 api.example.com)
@@ -369,9 +374,25 @@ check "runner removed its namespaces" '! ls /run/netns | grep -q "^$R-"' \
 check "stats counted what happened" 'echo "$st" | grep -q "blocked=[1-9]" &&
     echo "$st" | grep -q "stripped=[1-9]" && echo "$st" | grep -q "tcp=[1-9]"' "$st"
 
+# --- a bad upstream list: the view does not start, nothing is left behind
+RN=${R}2
+if start -u 'bogus!' "${R}2" 1; then
+	nok "bad upstream list refused" "it started"
+	stop
+else
+	wait "$DPID"
+	rc=$?
+	DPID=''
+	exec 3>&-
+	check "bad upstream list: the view refuses to start and says why" \
+	    '[ "$rc" != 0 ] && grep -q "^error DNS view: upstreams .bogus!.: " "$T/out"' \
+	    "rc=$rc $(cat "$T/out")"
+	check "bad upstream list: no namespace left behind" '! ls /run/netns | grep -q "^${R}2-"' \
+	    "$(ls /run/netns | grep "^${R}2-")"
+fi
+
 # --- upstream down: refused, then silent; SERVFAIL quickly either way
 universe_wan_addr "$U" 192.0.2.54
-RN=${R}2
 if start -u 192.0.2.54 "${R}2" 1; then
 	cmd "set 0 x - - -" >/dev/null
 	out=$(q 0 100.64.0.1 api.example.com)
