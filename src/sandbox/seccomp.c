@@ -79,6 +79,21 @@ add_list(scmp_filter_ctx ctx, const char *const *names, size_t n,
 	return 0;
 }
 
+/* One rule on one argument (`b` is the value for SCMP_CMP_MASKED_EQ). */
+static int
+rule_arg(scmp_filter_ctx ctx, uint32_t action, int nr, unsigned arg,
+    enum scmp_compare op, scmp_datum_t a, scmp_datum_t b)
+{
+	struct scmp_arg_cmp	 c;
+
+	memset(&c, 0, sizeof(c));
+	c.arg = arg;
+	c.op = op;
+	c.datum_a = a;
+	c.datum_b = b;
+	return seccomp_rule_add_array(ctx, action, nr, 1, &c);
+}
+
 static int
 build(scmp_filter_ctx ctx)
 {
@@ -97,15 +112,14 @@ build(scmp_filter_ctx ctx)
 	    sizeof(sc_enosys[0]), SCMP_ACT_ERRNO(ENOSYS))) < 0)
 		return rc;
 	/* Pushing input into a terminal the guest was handed (CVE-2017-5226). */
-	if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl),
-	    1, SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCSTI))) < 0)
-		return rc;
-	if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl),
-	    1, SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCLINUX))) < 0)
+	if ((rc = rule_arg(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
+	    SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCSTI)) < 0 ||
+	    (rc = rule_arg(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
+	    SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCLINUX)) < 0)
 		return rc;
 	/* vsock reaches the hypervisor host and is not network-namespaced. */
-	if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT),
-	    SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, AF_VSOCK))) < 0)
+	if ((rc = rule_arg(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket),
+	    0, SCMP_CMP_EQ, AF_VSOCK, 0)) < 0)
 		return rc;
 	return 0;
 }

@@ -38,6 +38,8 @@
 
 #define DEFAULT_PATH	"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
+static void logx(const char *, ...) __attribute__((format(printf, 1, 2)));
+
 static void
 logx(const char *fmt, ...)
 {
