@@ -653,8 +653,8 @@ query_servfail(struct dnsview *dv, struct dv_query *q, const char *why)
 }
 
 static void
-answer_audit(struct dnsview *dv, const struct dv_query *q,
-    const struct policy *p, const struct dns_answer *ans)
+answer_audit(const struct dv_query *q, const struct policy *p,
+    const struct dns_answer *ans)
 {
 	struct dv_audit		 a;
 	struct sockaddr_storage	 ss;
@@ -691,7 +691,6 @@ answer_audit(struct dnsview *dv, const struct dv_query *q,
 		audit_dns(&a, 0, pol_decision_rule(&st->st_d), reason,
 		    ans->a_rcode, &ss);
 	}
-	(void)dv;
 }
 
 /* The upstream answered: filter, cache, then reply. */
@@ -731,7 +730,7 @@ query_answer(struct dnsview *dv, struct dv_query *q, const uint8_t *ab,
 	    __ATOMIC_RELAXED);
 	__atomic_add_fetch(&dv->dv_stats.ds_cache_full, failed,
 	    __ATOMIC_RELAXED);
-	answer_audit(dv, q, p, ans);
+	answer_audit(q, p, ans);
 	policy_free(p);
 }
 
