@@ -163,6 +163,22 @@ searchable_check(const char *dir, struct ir_err *err)
 	return 0;
 }
 
+/* The run directory and its sandboxes/ are ours: let others search them. */
+static int
+make_searchable(const char *dir, struct ir_err *err)
+{
+	struct stat	 st;
+
+	if (stat(dir, &st) == -1)
+		return err_set(err, errno, "%s: %s", dir, strerror(errno));
+	if ((st.st_mode & S_IXOTH) || !S_ISDIR(st.st_mode))
+		return 0;
+	if (chmod(dir, (st.st_mode & 07777) | S_IXOTH) == -1)
+		return err_set(err, errno, "chmod o+x %s: %s", dir,
+		    strerror(errno));
+	return 0;
+}
+
 static int
 listen_at(const char *path, struct ir_err *err)
 {
@@ -412,6 +428,8 @@ sandbox_create(const struct sandbox_config *c, struct ir_err *err)
 		goto nomem;
 	}
 	if (sb_mkdirs(sbroot, 0711, err) == -1 ||
+	    make_searchable(p.run_dir, err) == -1 ||
+	    make_searchable(sbroot, err) == -1 ||
 	    searchable_check(sbroot, err) == -1)
 		goto fail;
 	if (mkdir(sb->sb_dir, 0711) == -1) {

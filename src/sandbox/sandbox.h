@@ -68,10 +68,10 @@
 /* Where a runner keeps things. Fields left NULL take the defaults. */
 struct sandbox_paths {
 	const char	*sp_state_dir;	/* default SB_STATE_DIR */
-	const char	*sp_run_dir;	/* default SB_RUN_DIR; it and its
-					   parents must be searchable by
-					   others (o+x): bwrap runs as the
-					   guest's host uid */
+	const char	*sp_run_dir;	/* default SB_RUN_DIR; create makes it
+					   and its sandboxes/ searchable by
+					   others (o+x), and its parents must
+					   be: bwrap runs as the guest's uid */
 	const char	*sp_init;	/* the static isorun-init; default: $ISORUN_INIT,
 					   else isorun-init beside or one level
 					   above /proc/self/exe, else

@@ -254,8 +254,15 @@ if create small -w 8; then
 else
 	nok "the writable layer is bounded (sc_write_mb)" "$out"
 fi
+mkdir -m 700 "$T/own"
+out=$($SBT -S "$T/state" -R "$T/own" -I "$INIT" create -d o1 2>&1)
+check "a run directory of mode 0700 is made searchable (o+x), not an error" \
+    '[ "$out" = o1 ] && [ "$(stat -c %a "$T/own")" = 701 ] &&
+     [ "$(stat -c %a "$T/own/sandboxes")" = 711 ]' \
+    "$out; $(stat -c "%n %a" "$T/own" "$T/own/sandboxes" 2>&1 | tr '\n' ' ')"
+$SBT -S "$T/state" -R "$T/own" -I "$INIT" destroy o1 >/dev/null 2>&1
 mkdir -m 700 "$T/closed"
 out=$($SBT -S "$T/state" -R "$T/closed/run" -I "$INIT" create -d c1 2>&1)
-check "a run directory others cannot search is a clear error" \
+check "a run directory whose parent others cannot search is a clear error" \
     'echo "$out" | grep -q "$T/closed is not searchable by others (chmod o+x"' \
     "$out"
