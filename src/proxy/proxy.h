@@ -9,10 +9,11 @@
  * name could change the verdict, it is decided at accept (blocked: RST).
  * Otherwise the proxy peeks: a TLS ClientHello's SNI, else an HTTP/1.x Host,
  * else the names this sandbox's own DNS lookups gave the destination (the
- * hooks below). A name from SNI or Host is trusted for a permit only if the
- * runner resolved it to the destination for this sandbox (ph_maps); then
- * the upstream connection goes to that destination, from the runner's own
- * network namespace. Blocked after a peek: a TLS access_denied alert, an
+ * hooks below). A permit that rests on a name from SNI or Host connects
+ * only to an address the runner resolved for that name for this sandbox:
+ * the destination if it is one (ph_maps), else one of them (ph_addrs, same
+ * family first), else it is blocked. Upstream connections are made from the
+ * runner's own network namespace. Blocked after a peek: a TLS access_denied alert, an
  * HTTP 403 naming host and rule, or a RST. Permitted: bytes move with
  * splice(2); half-close and resets are passed on.
  *
@@ -68,6 +69,14 @@ struct proxy_hooks {
 	/* 1 if the runner resolved `name` to `dst` for this sandbox. */
 	int	(*ph_maps)(void *arg, unsigned slot, const char *name,
 		    size_t len, const struct sockaddr *dst);
+	/*
+	 * The addresses the runner resolved `name` to for this sandbox (at
+	 * most `max`, port 0); the proxy connects a connection permitted by
+	 * that name to one of them when the guest chose another. Returns
+	 * the count.
+	 */
+	size_t	(*ph_addrs)(void *arg, unsigned slot, const char *name,
+		    size_t len, struct sockaddr_storage *out, size_t max);
 	/* A connection starts / stops using `dst` (keeps cache entries). */
 	void	(*ph_hold)(void *arg, unsigned slot, const struct sockaddr *dst);
 	void	(*ph_release)(void *arg, unsigned slot,

@@ -106,6 +106,9 @@ struct conn {
 	unsigned		 c_slot, c_gen;
 	struct policy		*c_pol;		/* the deciding policy */
 	struct sockaddr_in6	 c_src, c_dst;	/* v4 as v4-mapped */
+	struct sockaddr_in6	 c_up;		/* where to connect: c_dst, or
+						   an address the runner
+						   resolved for the name */
 	uint64_t		 c_start;	/* ms */
 	uint64_t		 c_accept_ns;	/* for the decision latency */
 	uint64_t		 c_bytes[2];	/* [0] up, [1] down */

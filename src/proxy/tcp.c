@@ -230,7 +230,7 @@ conn_connect(struct loop *lp, struct conn *c)
 	socklen_t		 len;
 	int			 fd, on = 1;
 
-	px_sa_unmap(&c->c_dst, &dst);
+	px_sa_unmap(&c->c_up, &dst);
 	len = dst.ss_family == AF_INET ? sizeof(struct sockaddr_in) :
 	    sizeof(struct sockaddr_in6);
 	fd = socket(dst.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
@@ -325,6 +325,53 @@ conn_set_name(struct conn *c, const char *s, size_t len,
 	c->c_namesrc = src;
 }
 
+static void
+sa_text(const struct sockaddr_in6 *sa, char *buf, size_t len)
+{
+	if (IN6_IS_ADDR_V4MAPPED(&sa->sin6_addr))
+		inet_ntop(AF_INET, &sa->sin6_addr.s6_addr[12], buf, len);
+	else
+		inet_ntop(AF_INET6, &sa->sin6_addr, buf, len);
+}
+
+/*
+ * A permit rests on an SNI or Host name the runner never resolved to the
+ * destination: connect to an address it did resolve that name to (the
+ * destination's family first), keeping the port. Returns 0 if none.
+ */
+static int
+conn_pick_upstream(struct conn *c, const struct proxy_hooks *h)
+{
+	struct sockaddr_storage	 addrs[8];
+	size_t			 n;
+	int			 want4, pick = -1;
+
+	if (h->ph_addrs == NULL)
+		return 0;
+	n = h->ph_addrs(h->ph_arg, c->c_slot, c->c_name, c->c_namelen, addrs,
+	    8);
+	want4 = IN6_IS_ADDR_V4MAPPED(&c->c_dst.sin6_addr);
+	for (size_t i = 0; i < n && pick == -1; i++)
+		if ((addrs[i].ss_family == AF_INET) == want4)
+			pick = (int)i;
+	if (pick == -1 && n > 0)
+		pick = 0;
+	if (pick == -1)
+		return 0;
+	memset(&c->c_up, 0, sizeof(c->c_up));
+	c->c_up.sin6_family = AF_INET6;
+	c->c_up.sin6_port = c->c_dst.sin6_port;
+	if (addrs[pick].ss_family == AF_INET) {
+		c->c_up.sin6_addr.s6_addr[10] = 0xff;
+		c->c_up.sin6_addr.s6_addr[11] = 0xff;
+		memcpy(&c->c_up.sin6_addr.s6_addr[12],
+		    &((struct sockaddr_in *)&addrs[pick])->sin_addr, 4);
+	} else
+		c->c_up.sin6_addr = ((struct sockaddr_in6 *)&addrs[pick])->
+		    sin6_addr;
+	return 1;
+}
+
 /*
  * The verdict of `pol` for `c` with its name (if any) or else the
  * sandbox's DNS names for the destination. Writes the deciding rule and a
@@ -370,14 +417,19 @@ conn_eval(struct loop *lp, struct conn *c, const struct policy *pol,
 	if (h->ph_maps != NULL && h->ph_maps(h->ph_arg, c->c_slot, c->c_name,
 	    c->c_namelen, (struct sockaddr *)&dst))
 		return 1;
-	if (dst.ss_family == AF_INET)
-		inet_ntop(AF_INET, &((struct sockaddr_in *)&dst)->sin_addr, a,
-		    sizeof(a));
-	else
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&dst)->sin6_addr,
-		    a, sizeof(a));
+	sa_text(&c->c_dst, a, sizeof(a));
+	if (conn_pick_upstream(c, h)) {
+		char	 b[INET6_ADDRSTRLEN];
+
+		sa_text(&c->c_up, b, sizeof(b));
+		snprintf(reason, rlen, "%s '%s' matches allow rule '%s'; the "
+		    "runner never resolved it to %s, so the connection goes "
+		    "to %s, which it did", c->c_namesrc == AUDIT_NAME_SNI ?
+		    "SNI" : "Host", c->c_name, *rule, a, b);
+		return 1;
+	}
 	snprintf(reason, rlen, "%s '%s' matches allow rule '%s' but the "
-	    "runner never resolved it to %s for this sandbox",
+	    "runner never resolved it for this sandbox (destination %s)",
 	    c->c_namesrc == AUDIT_NAME_SNI ? "SNI" : "Host", c->c_name, *rule,
 	    a);
 	*rule = "unresolved-name";
@@ -679,6 +731,7 @@ conn_new(struct loop *lp, int fd, const struct sockaddr_in6 *src)
 	c->c_pol = pol;
 	c->c_src = *src;
 	c->c_dst = dst;
+	c->c_up = dst;
 	c->c_start = lp->lp_now;
 	c->c_accept_ns = px_now_ns();
 	c->c_kind = PEEK_MORE;

@@ -55,6 +55,13 @@ hook_maps(void *arg, unsigned slot, const char *name, size_t len,
 	return dnsview_maps(arg, slot, name, len, dst);
 }
 
+static size_t
+hook_addrs(void *arg, unsigned slot, const char *name, size_t len,
+    struct sockaddr_storage *out, size_t max)
+{
+	return dnsview_addrs(arg, slot, name, len, out, max);
+}
+
 static void
 hook_hold(void *arg, unsigned slot, const struct sockaddr *dst)
 {
@@ -96,6 +103,7 @@ runner_open(const struct runner_config *c, int adopt, struct ir_err *err)
 	hooks.ph_arg = r->r_dns;
 	hooks.ph_names = hook_names;
 	hooks.ph_maps = hook_maps;
+	hooks.ph_addrs = hook_addrs;
 	hooks.ph_hold = hook_hold;
 	hooks.ph_release = hook_release;
 	if ((r->r_px = proxy_start(r->r_gw, &c->rc_px, &hooks, r->r_guard,

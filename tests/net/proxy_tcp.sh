@@ -112,22 +112,31 @@ check "SNI allowed: the server saw the SNI" \
     'grep "\"path\":\"/t03\"" "$WLOG" | grep -q "\"sni\":\"api.example.com\""' "no /t03 with sni"
 
 # 4. SNI spoofing: an allowed name sent to an address it never resolved to
+#    goes to an address the runner resolved for that name, never the guest's
 wcount_before=$(wcount tcp 192.0.2.12)
-out=$(in_ns $A $PYC tls 192.0.2.12 443 api.example.com --cafile "$CA")
-check "SNI naming an allowed host at another address: access_denied alert" \
-    '[ "$out" = "alert access_denied" ]' "got '$out'"
-check "SNI spoofing: nothing reached 192.0.2.12" \
+out=$(in_ns $A $PYC tls 192.0.2.12 443 api.example.com --cafile "$CA" --path /t04)
+check "SNI naming an allowed host at another address: connected to the resolved one" \
+    'echo "$out" | grep -q "^ok HTTP/1.1 200" && grep "\"path\":\"/t04\"" "$WLOG" | grep -q "\"dst\":\"192.0.2.10\""' \
+    "got '$out'"
+check "SNI spoofing: nothing reached the address the guest chose" \
     '[ "$(wcount tcp 192.0.2.12)" = "$wcount_before" ]' "counter moved"
-check "SNI spoofing: audited as unresolved-name" \
-    'grep "\"dst\":\"192.0.2.12\"" "$T/audit" | grep -q "\"rule\":\"unresolved-name\""' \
-    "$(grep 192.0.2.12 "$T/audit" | head -2)"
+out=$(in_ns $A $PYC tls 192.0.2.12 443 y.example.com --cafile "$CA")
+check "SNI with an allowed name the sandbox never resolved: access_denied alert" \
+    '[ "$out" = "alert access_denied" ] && [ "$(wcount tcp 192.0.2.12)" = "$wcount_before" ]' \
+    "got '$out'"
+check "SNI never resolved: audited as unresolved-name" \
+    'grep "\"name\":\"y.example.com\"" "$T/audit" | grep -q "\"rule\":\"unresolved-name\""' \
+    "$(grep y.example.com "$T/audit" | head -2)"
 
-# 5. Host spoofing over HTTP
+# 5. Host spoofing over HTTP: the same
 body=$(in_ns $A curl -s -m 5 -H 'Host: api.example.com' http://192.0.2.12/t05)
-check "Host naming an allowed host at another address: 403" \
-    'echo "$body" | grep -q "isorun: blocked api.example.com"' "got '$body'"
-check "Host spoofing: nothing reached the server" '[ "$(wan_path /t05)" = 0 ] &&
-    [ "$(wcount tcp 192.0.2.12)" = "$wcount_before" ]' "it arrived"
+check "Host naming an allowed host at another address: served by the resolved one" \
+    'echo "$body" | grep -q "wan 192.0.2.10 host=api.example.com path=/t05"' "got '$body'"
+body=$(in_ns $A curl -s -m 5 -H 'Host: z.example.com' http://192.0.2.12/t05b)
+check "Host with an allowed name never resolved: 403 naming it" \
+    'echo "$body" | grep -q "isorun: blocked z.example.com (rule unresolved-name)"' "got '$body'"
+check "Host spoofing: nothing reached the address the guest chose" \
+    '[ "$(wcount tcp 192.0.2.12)" = "$wcount_before" ] && [ "$(wan_path /t05b)" = 0 ]' "it arrived"
 
 # 6. deny inside an allowed wildcard, same address as an allowed name
 out=$(in_ns $A $PYC tls 192.0.2.10 443 www.example.com --cafile "$CA" --path /t06)

@@ -112,6 +112,22 @@ hook_maps(void *arg, unsigned slot, const char *name, size_t len,
 	return found;
 }
 
+static size_t
+hook_addrs(void *arg, unsigned slot, const char *name, size_t len,
+    struct sockaddr_storage *out, size_t max)
+{
+	size_t	 n = 0;
+
+	(void)arg;
+	pthread_mutex_lock(&dns_lock);
+	for (unsigned i = 0; i < ndns && n < max; i++)
+		if (dns[i].slot == slot && strlen(dns[i].name) == len &&
+		    strncasecmp(dns[i].name, name, len) == 0)
+			out[n++] = dns[i].addr;
+	pthread_mutex_unlock(&dns_lock);
+	return n;
+}
+
 static struct sbx *
 sbx_find(const char *id)
 {
@@ -268,8 +284,9 @@ cmd_run(int argc, char **argv)
 {
 	struct gateway_config	 gc;
 	struct proxy_config	 pc;
-	struct proxy_hooks	 hooks = { NULL, hook_names, hook_maps, NULL,
-				    NULL };
+	struct proxy_hooks	 hooks = { .ph_names = hook_names,
+				    .ph_maps = hook_maps,
+				    .ph_addrs = hook_addrs };
 	struct gateway		*gw;
 	struct pol_guard	*guard;
 	struct proxy		*px;
