@@ -203,7 +203,7 @@ policy_compile(const char *const *allow, size_t nallow,
 		goto fail_parse;
 	p->nrules[POL_ALLOW] = nallow;
 	if (atrie_init(&p->v4, 32) == -1 || atrie_init(&p->v6, 128) == -1 ||
-	    ntab_init(&p->names, nallow + ndeny) == -1 ||
+	    ntab_init(&p->names) == -1 ||
 	    policy_index(p, POL_DENY) == -1 ||
 	    policy_index(p, POL_ALLOW) == -1 ||
 	    atrie_finish(&p->v4) == -1 || atrie_finish(&p->v6) == -1 ||

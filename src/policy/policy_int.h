@@ -112,32 +112,42 @@ void	atrie_lookup(const struct atrie *, u128 key, uint16_t port,
 enum { NK_EXACT_DENY, NK_EXACT_ALLOW, NK_WILD_DENY, NK_WILD_ALLOW };
 
 /*
- * The table is the entries themselves, one cache line each, with the start
- * of the name inline: a lookup that hits touches one line, unless the name
- * is longer than NENT_INL.
+ * Entries are dense, one cache line each, with the name's last NENT_INL
+ * bytes inline as words aligned at its end (as ntab_lookup() reads a name):
+ * a lookup that hits touches one line, unless the name is longer. The
+ * open-addressing slots in front hold only a tag and the entry's index,
+ * 8 bytes each, so a miss (most probes) stays in a small array.
  */
-#define NENT_INL	23
+#define NENT_INL	24
 
 struct nent {
 	uint64_t	 h;
-	const char	*name;		/* lower-case, owned by the rule */
 	rref		 any[4];	/* NK_*: rules without a port */
-	uint32_t	 pfirst, pcount;
-	uint8_t		 len;		/* 0: empty slot */
-	char		 inl[NENT_INL];	/* name[0 .. min(len, NENT_INL)) */
+	uint32_t	 pfirst;
+	uint16_t	 pcount;	/* distinct ports: at most 65535 */
+	uint8_t		 len;
+	const char	*name;		/* lower-case, owned by the rule */
+	uint64_t	 tail[NENT_INL / 8];	/* see nw_chunk() */
+};
+
+struct nslot {
+	uint32_t	 tag;		/* h >> 32 */
+	uint32_t	 ent;		/* entry index + 1, 0 = empty */
 };
 
 struct ntab {
-	struct nent	*e;		/* mask + 1 entries */
-	size_t		 ne;		/* used */
+	struct nslot	*s;		/* mask + 1 slots, at most half used */
 	size_t		 mask;
+	struct nent	*e;
+	size_t		 ne, cap;
 	/* bit n: some exact name / wildcard suffix has n labels (n < 128),
-	 * so a lookup skips the suffixes no rule could match */
+	 * so a lookup hashes and probes only the suffixes a rule could
+	 * match */
 	uint64_t	 exact_labels[2], wild_labels[2];
 	struct pports	 ports;	/* slots: NK_* */
 };
 
-int	ntab_init(struct ntab *, size_t expected);
+int	ntab_init(struct ntab *);
 void	ntab_free(struct ntab *);
 int	ntab_add(struct ntab *, const char *name, int kind, uint16_t port,
 	    rref);
@@ -148,39 +158,6 @@ int	ntab_finish(struct ntab *);
  */
 void	ntab_lookup(const struct ntab *, const char *s, size_t len,
 	    uint16_t port, rref best[2]);
-
-/*
- * Each label of a name is hashed on its own (nh_mix, one forward pass);
- * label hashes are then combined right to left (nh_combine), so the hash of
- * every suffix that starts at a label falls out of one walk.
- */
-#define NH_SEED		0x6a09e667f3bcc909ULL
-/* a wire name of POL_NAME_MAX bytes may be all dots: that many + 1 labels */
-#define NH_LABELS	(POL_NAME_MAX + 1)
-
-static inline uint64_t
-nh_mix(uint64_t h, uint64_t w)
-{
-	h = (h ^ w) * 0xff51afd7ed558ccdULL;
-	return h ^ (h >> 32);
-}
-
-static inline uint64_t
-nh_combine(uint64_t suffix, uint64_t label)
-{
-	uint64_t h = (suffix ^ label) * 0xc4ceb9fe1a85ec53ULL;
-
-	return h ^ (h >> 29);
-}
-
-/* Spreads a name hash; its low bits pick the slot. */
-static inline uint64_t
-nh_final(uint64_t h)
-{
-	h ^= h >> 32;
-	h *= 0x9e3779b97f4a7c15ULL;
-	return h ^ (h >> 29);
-}
 
 /* Sorted port lists: shared by both structures. */
 const struct pport *pport_find(const struct pport *, uint32_t n,
