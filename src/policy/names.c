@@ -87,25 +87,6 @@ nw_chunk(const char *s, size_t n, size_t j)
 	return x << (8 * (8 - r));
 }
 
-/* 'A'..'Z' become 'a'..'z' in each byte; other bytes are kept. */
-static inline uint64_t
-nw_lower(uint64_t x)
-{
-	uint64_t a = x & W_7F;
-	uint64_t up = (a + 0x3f * W_01) & ~(a + 0x25 * W_01) & ~x & W_80;
-
-	return x | (up >> 2);
-}
-
-/* 0x80 in each byte of x that is a '.', 0 elsewhere. */
-static inline uint64_t
-nw_dots(uint64_t x)
-{
-	uint64_t z = x ^ ('.' * W_01);
-
-	return ~(((z & W_7F) + W_7F) | z) & W_80;
-}
-
 /* The top r bytes of a word, 1 <= r <= 7. */
 static inline uint64_t
 nw_top(uint64_t x, size_t r)
@@ -167,6 +148,25 @@ nw_scan(struct nscan *x, const char *s, size_t n)
 	x->ndots = nd;
 }
 #else
+/* 'A'..'Z' become 'a'..'z' in each byte; other bytes are kept. */
+static inline uint64_t
+nw_lower(uint64_t x)
+{
+	uint64_t a = x & W_7F;
+	uint64_t up = (a + 0x3f * W_01) & ~(a + 0x25 * W_01) & ~x & W_80;
+
+	return x | (up >> 2);
+}
+
+/* 0x80 in each byte of x that is a '.', 0 elsewhere. */
+static inline uint64_t
+nw_dots(uint64_t x)
+{
+	uint64_t z = x ^ ('.' * W_01);
+
+	return ~(((z & W_7F) + W_7F) | z) & W_80;
+}
+
 /*
  * The dots of chunk j: the length of the suffix after each, shortest first
  * (the byte swap puts the chunk's rightmost byte lowest).
