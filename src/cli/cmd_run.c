@@ -29,6 +29,7 @@ struct run {
 	const char		*profiles_dir;
 	const char		*dns_servers;
 	const char		*state_dir;
+	const char		*ca_file;
 	struct { const char **v; size_t n; } allow, deny, env;
 	int			 have_network;
 	unsigned		 timeout_s;
@@ -47,6 +48,7 @@ static const struct option run_opts[] = {
 	{ "audit",		required_argument,	NULL, 'A' },
 	{ "profiles-dir",	required_argument,	NULL, 'P' },
 	{ "state-dir",		required_argument,	NULL, 'S' },
+	{ "ca-file",		required_argument,	NULL, 'C' },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
 };
@@ -81,7 +83,9 @@ cmd_run_usage(FILE *f)
 	    "  --audit MODE        decisions on stderr: quiet, blocked "
 	    "(default), all, json\n"
 	    "  --profiles-dir DIR  profile files (default %s)\n"
-	    "  --state-dir DIR     imported images (default %s)\n\n"
+	    "  --state-dir DIR     imported images (default %s)\n"
+	    "  --ca-file FILE      PEM certificates the sandbox trusts besides "
+	    "the host's\n\n"
 	    "Exit status: the command's (128+N when signal N ended it), 2 for "
 	    "bad usage,\npolicy, profile or image, 1 when the runner fails.\n",
 	    "/etc/isorun/profiles.d", SB_STATE_DIR);
@@ -282,6 +286,7 @@ run_parse(struct run *r, int argc, char **argv)
 			break;
 		case 'P': r->profiles_dir = optarg; break;
 		case 'S': r->state_dir = optarg; break;
+		case 'C': r->ca_file = optarg; break;
 		case 'h':
 			cmd_run_usage(stdout);
 			return -1;
@@ -345,10 +350,11 @@ cmd_run(int argc, char **argv)
 	rc.rc_gw.gc_name = name;
 	rc.rc_gw.gc_max_sandboxes = 4;
 	rc.rc_dns.dc_servers = r.dns_servers;
+	rc.rc_ca_file = r.ca_file;
 	audit_set_sink(run_sink, &r);
 	if ((rn = runner_start(&rc, &err)) == NULL) {
 		cli_warnx("run: %s", err.msg);
-		rc_exit = CLI_FAIL;
+		rc_exit = err.code == 0 ? CLI_USAGE : CLI_FAIL;
 		goto done;
 	}
 	memset(&spec, 0, sizeof(spec));

@@ -28,8 +28,83 @@ struct runner {
 	struct dnsview		*r_dns;
 	struct proxy		*r_px;
 	struct sandbox_paths	 r_paths;
+	char			*r_bundle;	/* NULL: the image's own */
 	LIST_HEAD(, runner_sandbox) r_sandboxes;
 };
+
+static const char *const ca_env[] = {
+	"SSL_CERT_FILE=" RUNNER_CA_BUNDLE,
+	"REQUESTS_CA_BUNDLE=" RUNNER_CA_BUNDLE,
+	"CURL_CA_BUNDLE=" RUNNER_CA_BUNDLE,
+	"PIP_CERT=" RUNNER_CA_BUNDLE,
+	"GIT_SSL_CAINFO=" RUNNER_CA_BUNDLE,
+	"NODE_EXTRA_CA_CERTS=" RUNNER_CA_BUNDLE,
+};
+#define NCA_ENV	(sizeof(ca_env) / sizeof(ca_env[0]))
+
+/* Reads a whole small text file; NULL with err set. */
+static char *
+slurp(const char *path, size_t max, struct ir_err *err)
+{
+	FILE	*f;
+	char	*buf;
+	size_t	 n;
+
+	if ((f = fopen(path, "re")) == NULL) {
+		err_set(err, errno, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if ((buf = malloc(max + 1)) == NULL) {
+		fclose(f);
+		err_set(err, ENOMEM, "%s: out of memory", path);
+		return NULL;
+	}
+	n = fread(buf, 1, max + 1, f);
+	if (ferror(f) || n > max || memchr(buf, '\0', n) != NULL) {
+		err_set(err, ferror(f) ? EIO : EINVAL, "%s: %s", path,
+		    ferror(f) ? "read error" : n > max ? "too large" :
+		    "not a text file");
+		fclose(f);
+		free(buf);
+		return NULL;
+	}
+	fclose(f);
+	buf[n] = '\0';
+	return buf;
+}
+
+/* The host's CA bundle with the runner's extra certificates after it. */
+static int
+bundle_make(struct runner *r, const char *ca_file, struct ir_err *err)
+{
+	char	*host, *extra;
+	size_t	 hl, el;
+
+	if ((extra = slurp(ca_file, 1 << 20, err)) == NULL)
+		return -1;
+	if (strstr(extra, "-----BEGIN CERTIFICATE-----") == NULL) {
+		free(extra);
+		return err_set(err, 0, "CA file %s: no PEM certificate in it",
+		    ca_file);
+	}
+	if ((host = slurp(RUNNER_CA_BUNDLE, 16 << 20, err)) == NULL) {
+		/* An image without a bundle of its own: only ours. */
+		host = strdup("");
+	}
+	hl = host ? strlen(host) : 0;
+	el = strlen(extra);
+	if (host == NULL || (r->r_bundle = malloc(hl + el + 2)) == NULL) {
+		free(host);
+		free(extra);
+		return err_set(err, ENOMEM, "CA bundle: out of memory");
+	}
+	memcpy(r->r_bundle, host, hl);
+	r->r_bundle[hl] = '\n';
+	memcpy(r->r_bundle + hl + 1, extra, el + 1);
+	free(host);
+	free(extra);
+	return 0;
+}
 
 void
 runner_config_default(struct runner_config *c)
@@ -90,6 +165,8 @@ runner_open(const struct runner_config *c, int adopt, struct ir_err *err)
 	pthread_mutex_init(&r->r_lock, NULL);
 	LIST_INIT(&r->r_sandboxes);
 	r->r_paths = c->rc_paths;
+	if (c->rc_ca_file != NULL && bundle_make(r, c->rc_ca_file, err) == -1)
+		goto fail;
 	if ((r->r_gw = adopt ? gateway_adopt(&c->rc_gw, err) :
 	    gateway_create(&c->rc_gw, err)) == NULL)
 		goto fail;
@@ -155,6 +232,8 @@ runner_sandbox_create(struct runner *r, const struct runner_sandbox_spec *sp,
 	char			 resolv[512];
 	const char		*id;
 	uint8_t			 rnd[6];
+	const char		**env = NULL;
+	struct sandbox_file	 bundle;
 
 	if (sp->rs_policy == NULL) {
 		err_set(err, EINVAL, "sandbox: no policy");
@@ -192,15 +271,37 @@ runner_sandbox_create(struct runner *r, const struct runner_sandbox_spec *sp,
 	sc.sc_id = s->rs_id;
 	sc.sc_image = sp->rs_image;
 	sc.sc_netns = netns;
-	sc.sc_env = sp->rs_env;
+	if (r->r_bundle != NULL) {
+		size_t	 n = 0;
+
+		while (sp->rs_env != NULL && sp->rs_env[n] != NULL)
+			n++;
+		if ((env = calloc(NCA_ENV + n + 1, sizeof(*env))) == NULL) {
+			err_set(err, ENOMEM, "sandbox: out of memory");
+			goto fail_net;
+		}
+		memcpy(env, ca_env, sizeof(ca_env));
+		for (size_t i = 0; i < n; i++)
+			env[NCA_ENV + i] = sp->rs_env[i];
+		bundle.sf_path = RUNNER_CA_BUNDLE;
+		bundle.sf_content = r->r_bundle;
+		sc.sc_files = &bundle;
+		sc.sc_nfiles = 1;
+		sc.sc_env = env;
+	} else
+		sc.sc_env = sp->rs_env;
 	sc.sc_resolv_conf = resolv;
 	sc.sc_lifeline = sp->rs_lifeline;
-	if ((s->rs_box = sandbox_create(&sc, err)) == NULL)
+	s->rs_box = sandbox_create(&sc, err);
+	free(env);
+	env = NULL;
+	if (s->rs_box == NULL)
 		goto fail_net;
 	LIST_INSERT_HEAD(&r->r_sandboxes, s, rs_link);
 	pthread_mutex_unlock(&r->r_lock);
 	return s;
 fail_net:
+	free(env);
 	sandbox_unwire(r, s);
 	gateway_sandbox_remove(r->r_gw, s->rs_net, &e2);
 fail:
@@ -276,6 +377,7 @@ runner_stop(struct runner *r)
 	if (r->r_gw != NULL)
 		gateway_destroy(r->r_gw);
 	pol_guard_free(r->r_guard);
+	free(r->r_bundle);
 	pthread_mutex_destroy(&r->r_lock);
 	free(r);
 }
@@ -322,6 +424,7 @@ runner_detach(struct runner *r)
 	pthread_mutex_unlock(&r->r_lock);
 	gateway_release(r->r_gw);
 	pol_guard_free(r->r_guard);
+	free(r->r_bundle);
 	pthread_mutex_destroy(&r->r_lock);
 	free(r);
 }

@@ -32,7 +32,13 @@ struct runner_config {
 	struct sandbox_paths	 rc_paths;
 	const char *const	*rc_guard;	/* extra guard prefixes */
 	size_t			 rc_nguard;
+	const char		*rc_ca_file;	/* PEM certificates every
+						   sandbox trusts besides the
+						   host's (NULL: none) */
 };
+
+/* Where a sandbox's CA bundle is, and the variables that name it. */
+#define RUNNER_CA_BUNDLE	"/etc/ssl/certs/ca-certificates.crt"
 
 /* The defaults of every part. */
 void	runner_config_default(struct runner_config *c);
@@ -44,7 +50,10 @@ struct runner_sandbox;
  * Creates the gateway (EEXIST if a runner of that name exists: see
  * gateway_purge), compiles the guard list (defaults, this host's
  * addresses, the sandbox pools, rc_guard), starts the DNS view and the
- * proxy. Nothing is left behind on failure.
+ * proxy. With rc_ca_file, every sandbox's RUNNER_CA_BUNDLE is the host's
+ * bundle plus that file, and SSL_CERT_FILE, REQUESTS_CA_BUNDLE,
+ * CURL_CA_BUNDLE, PIP_CERT, GIT_SSL_CAINFO and NODE_EXTRA_CA_CERTS name
+ * it (the caller's env still wins). Nothing is left behind on failure.
  */
 struct runner	*runner_start(const struct runner_config *c, struct ir_err *err);
 

@@ -463,6 +463,28 @@ plan_files(struct plan *pl, const char *root, const struct launch *l)
 	op_add(pl, MO_FILEAT, "etc", l->la_hosts, "hosts", 0, 0644);
 	op_add(pl, MO_FILEAT, "etc", l->la_hostname_line, "hostname", 0,
 	    0644);
+	/* sandbox_create() checked the paths: /etc/a/b/name. */
+	for (size_t i = 0; i < l->la_nfiles; i++) {
+		char	*dir = fmt(pl, "%s", l->la_files[i].sf_path + 1);
+		char	*q, *next, *name;
+
+		if (dir == NULL)
+			return;
+		name = strrchr(dir, '/');
+		*name++ = '\0';
+		/* "etc" exists; make each deeper one: "etc/a", "etc/a/b". */
+		for (q = dir + 3; *q == '/'; q = next) {
+			if ((next = strchr(q + 1, '/')) != NULL)
+				*next = '\0';
+			op_add(pl, MO_DIRAT, dir, NULL, NULL, 0, 0755);
+			if (next == NULL)
+				break;
+			*next = '/';
+		}
+		op_add(pl, MO_FILEAT, dir, l->la_files[i].sf_content, name, 0,
+		    0644);
+		free(dir);
+	}
 }
 
 /* Capabilities the guest keeps, inside its own user namespace only. */

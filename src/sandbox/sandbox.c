@@ -352,10 +352,38 @@ random_id(char *buf, size_t len)
 	return 0;
 }
 
+/* "/etc/<c>/.../<c>", each component [A-Za-z0-9._-], not "." or "..". */
+static int
+file_path_check(const char *path, struct ir_err *err)
+{
+	const char	*s, *e;
+	size_t		 n;
+
+	if (strncmp(path, "/etc/", 5) != 0 || strlen(path) > 256)
+		return err_set(err, 0, "sandbox file '%.64s': want an absolute "
+		    "path under /etc/ of at most 256 bytes", path);
+	for (s = path + 5; ; s = e + 1) {
+		e = strchr(s, '/');
+		n = e != NULL ? (size_t)(e - s) : strlen(s);
+		if (n == 0 || (n == 1 && s[0] == '.') ||
+		    (n == 2 && s[0] == '.' && s[1] == '.') ||
+		    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		    "0123456789._-") < n)
+			return err_set(err, 0, "sandbox file '%s': each part "
+			    "must be letters, digits, '.', '_' or '-' (not "
+			    "empty, '.' or '..')", path);
+		if (e == NULL)
+			return 0;
+	}
+}
+
 static int
 create_check(const struct sandbox_config *c, const struct sb_paths *p,
     struct ir_err *err)
 {
+	for (size_t i = 0; i < c->sc_nfiles; i++)
+		if (file_path_check(c->sc_files[i].sf_path, err) == -1)
+			return -1;
 	if (hostname_check(c->sc_hostname ? c->sc_hostname : "isorun",
 	    err) == -1 || overlay_path_check("run directory", p->run_dir,
 	    err) == -1)
@@ -477,6 +505,8 @@ sandbox_create(const struct sandbox_config *c, struct ir_err *err)
 	l.la_resolv = c->sc_resolv_conf ? c->sc_resolv_conf :
 	    "# isorun: no resolver was given for this sandbox\n";
 	l.la_hosts = c->sc_hosts ? c->sc_hosts : hosts;
+	l.la_files = c->sc_files;
+	l.la_nfiles = c->sc_nfiles;
 	l.la_write_mb = c->sc_write_mb ? c->sc_write_mb : SB_WRITE_MB;
 	l.la_uid_base = p.uid_base;
 	snprintf(map, sizeof(map), "0 %u %u\n", (unsigned)p.uid_base,

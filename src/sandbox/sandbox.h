@@ -84,6 +84,13 @@ struct sandbox_paths {
 					   and no host user's */
 };
 
+/* A file the runner writes into the sandbox's root before it starts. */
+struct sandbox_file {
+	const char	*sf_path;	/* absolute, under /etc/ (components
+					   [A-Za-z0-9._-], no "." or "..") */
+	const char	*sf_content;	/* text, replaces the image's file */
+};
+
 struct sandbox_config {
 	const struct sandbox_paths *sc_paths;	/* NULL: all defaults */
 	const char	*sc_id;		/* NULL: a random "sb-" + 12 hex */
@@ -98,6 +105,8 @@ struct sandbox_config {
 					   a comment only (no resolver) */
 	const char	*sc_hosts;	/* /etc/hosts content; NULL: localhost
 					   and the hostname */
+	const struct sandbox_file *sc_files;	/* e.g. a CA bundle */
+	size_t		 sc_nfiles;
 	unsigned	 sc_write_mb;	/* writable layer (tmpfs) size; 0:
 					   SB_WRITE_MB */
 	bool		 sc_lifeline;	/* the sandbox dies when this process

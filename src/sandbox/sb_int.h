@@ -170,6 +170,8 @@ struct launch {
 	int		 la_log_fd;
 	const char	*la_resolv;
 	const char	*la_hosts;
+	const struct sandbox_file *la_files;
+	size_t		 la_nfiles;
 	unsigned	 la_write_mb;
 	uid_t		 la_uid_base;	/* host uid of the guest's 0 */
 	const char	*la_uid_map;	/* "0 <base> <count>\n" */

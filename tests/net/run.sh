@@ -149,3 +149,15 @@ check "SIGKILL: the runner's namespaces stay until someone cleans up" \
 run -- true
 check "the next run removes a dead run's namespaces and sandbox" \
     '[ "$(leftovers)" = "$before" ]' "$(leftovers)"
+
+# 10. --ca-file: ordinary tools trust it with no flag of their own
+out=$(run --ca-file "$UNIVERSE_CA" --allow api.example.com -- sh -c '
+	curl -sS -m 5 https://api.example.com/r10 &&
+	python3 -c "import urllib.request as u; print(u.urlopen(\"https://api.example.com/r10b\").read().decode())"' 2>&1)
+check "--ca-file: curl and python verify the universe's server" \
+    'echo "$out" | grep -q "path=/r10$" && echo "$out" | grep -q "path=/r10b"' "got '$out'"
+err=$(run --ca-file /etc/hostname -- true 2>&1)
+rc=$?
+check "--ca-file without a certificate: exit 2 naming the file" \
+    '[ $rc -eq 2 ] && echo "$err" | grep -q "/etc/hostname: no PEM certificate"' "rc=$rc err='$err'"
+check "nothing left behind at the end" '[ "$(leftovers)" = "$before" ]' "$(leftovers)"
