@@ -388,24 +388,68 @@ ref_rule(const struct policy *p, enum pol_list l, rref r)
 	return r == 0 ? NULL : &p->rules[l][r - 1];
 }
 
+/* The address as a lookup key; IPv4-mapped IPv6 is IPv4. */
+struct akey {
+	int		 family;	/* 4, 6, or 0: none */
+	uint32_t	 k4;		/* host order */
+	u128		 k6;
+};
+
+static inline void
+akey_init(struct akey *k, const struct pol_target *t)
+{
+	uint64_t	 hi, lo;
+	uint32_t	 v4;
+
+	k->family = 0;
+	k->k4 = 0;
+	k->k6 = 0;
+	if (t->family == 4) {
+		memcpy(&v4, t->addr, 4);
+		k->k4 = be32toh(v4);
+		k->family = 4;
+	} else if (t->family == 6) {
+		memcpy(&hi, t->addr, 8);
+		memcpy(&lo, t->addr + 8, 8);
+		hi = be64toh(hi);
+		lo = be64toh(lo);
+		if (hi == 0 && lo >> 32 == 0xffff) {
+			k->k4 = (uint32_t)lo;
+			k->family = 4;
+		} else {
+			k->k6 = (u128)hi << 64 | lo;
+			k->family = 6;
+		}
+	}
+}
+
+static inline void
+akey_lookup(const struct atrie *v4, const struct atrie *v6,
+    const struct akey *k, uint16_t port, rref best[2])
+{
+	if (k->family == 4)
+		atrie_lookup4(v4, k->k4, port, best);
+	else if (k->family == 6)
+		atrie_lookup(v6, k->k6, port, best);
+	else
+		best[0] = best[1] = 0;
+}
+
 void
 policy_eval(const struct policy *p, const struct pol_guard *g,
     const struct pol_target *t, struct pol_decision *d)
 {
-	rref			 abest[2] = { 0, 0 }, nbest[2];
-	const struct pport	*pp;
-	struct tgt		 x;
+	rref			 abest[2] = { 0, 0 }, nbest[2], gbest[2];
+	rref			 nref[2] = { 0, 0 };
+	const struct pport	*pp = NULL;
+	struct akey		 k;
 	size_t			 i;
 	int			 l, firstname[2] = { -1, -1 };
-	rref			 nref[2] = { 0, 0 };
 
-	tgt_init(&x, t);
+	akey_init(&k, t);
 	d->name_matters = 0;
 	if (p != NULL) {
-		if (x.family == 4)
-			atrie_lookup(&p->v4, x.key, t->port, abest);
-		else if (x.family == 6)
-			atrie_lookup(&p->v6, x.key, t->port, abest);
+		akey_lookup(&p->v4, &p->v6, &k, t->port, abest);
 		if (abest[POL_DENY] != 0) {
 			decide(d, POL_BLOCKED, POL_BY_RULE,
 			    ref_rule(p, POL_DENY, abest[POL_DENY]), -1);
@@ -426,20 +470,16 @@ policy_eval(const struct policy *p, const struct pol_guard *g,
 			    firstname[POL_DENY]);
 			goto out;
 		}
-		pp = t->port ? pport_find(p->anyports, p->nanyports, t->port) :
-		    NULL;
+		if (t->port != 0 && p->nanyports != 0)
+			pp = pport_find(p->anyports, p->nanyports, t->port);
 		if (pp != NULL && pp->r[POL_DENY] != 0) {
 			decide(d, POL_BLOCKED, POL_BY_RULE,
 			    ref_rule(p, POL_DENY, pp->r[POL_DENY]), -1);
 			goto out;
 		}
-	} else
-		pp = NULL;
-	if (g != NULL && (x.family == 4 || x.family == 6)) {
-		rref gbest[2];
-
-		atrie_lookup(x.family == 4 ? &g->v4 : &g->v6, x.key, 0,
-		    gbest);
+	}
+	if (g != NULL) {
+		akey_lookup(&g->v4, &g->v6, &k, 0, gbest);
 		if (gbest[POL_DENY] != 0) {
 			decide(d, POL_BLOCKED, POL_BY_GUARD,
 			    &g->rules[gbest[POL_DENY] - 1], -1);

@@ -48,10 +48,17 @@ int	pports_finish(struct pports *,
 void	pports_free(struct pports *);
 
 /*
- * Address trie: a path-compressed binary trie (PATRICIA) over 128-bit keys.
- * IPv4 keys sit in the top 32 bits. Lookup visits only nodes whose prefix is
- * a prefix of the address, so its cost is bounded by the key length, not by
- * the number of rules.
+ * Address prefixes: a path-compressed binary trie (PATRICIA) over 128-bit
+ * keys (IPv4 keys in the top 32 bits) to build, and for lookups its
+ * leaf-pushed form. The prefixes cut the address space into ranges in
+ * which every address matches the same rules; a range holds the most
+ * specific any-port rule per list and, when a port rule could beat them,
+ * the deepest trie node with port rules over it (the lookup then walks up
+ * the nodes with port rules from there). An index finds the range of an
+ * address: an entry is a range, a short sorted list of ranges, or a table
+ * over the next bits after a prefix common to all its ranges' starts (so
+ * sparse, deep regions cost one step). The cost is bounded by the key
+ * length, not by the number of rules.
  */
 struct anode {
 	u128		 key;		/* prefix, host bits zero */
@@ -59,38 +66,47 @@ struct anode {
 	rref		 any[2];	/* [POL_DENY], [POL_ALLOW], any port */
 	uint32_t	 pfirst, pcount;/* port rules in atrie.ports */
 	uint32_t	 child[2];	/* node index, 0 = none (0 is root) */
-	uint32_t	 jump;		/* jump table index + 1, 0 = none */
+	uint32_t	 pup;		/* nearest ancestor with port rules,
+					   index + 1, 0 = none */
 };
 
-/*
- * A jump table at node N resolves the next `bits` bits after N's prefix in
- * one step: entry i holds the most specific any-port rules of the nodes
- * between N (included) and depth N.len + bits on the path of i, and the
- * node where the walk goes on (the first with len >= N.len + bits, or 0
- * when the path ends). An entry whose span holds port rules is `slow`: the
- * lookup walks that span node by node instead. Built only for subtrees
- * large enough to be worth it, so small policies stay small.
- */
-struct ajent {
-	uint32_t	 next;		/* node index; bit 31: slow */
-	rref		 best[2];
+struct arange {
+	rref		 any[2];	/* most specific any-port rule per list */
+	uint32_t	 pnode;		/* deepest node with port rules that
+					   could win here, index + 1, 0 = none */
+	uint8_t		 alen[2];	/* prefix length of any[l] */
 };
-#define AJ_SLOW		0x80000000u
 
-struct ajump {
-	uint32_t	 first;		/* first entry in atrie.jent */
-	uint8_t		 bits;
+/* An index table: entries for the bits after a skipped common prefix. */
+struct atab {
+	u128		 mask, prefix;	/* IPv6 */
+	uint32_t	 mask4, prefix4;/* IPv4 */
+	uint32_t	 first;		/* its entries in atrie.ent */
+	uint32_t	 below, above;	/* ranges of the keys outside prefix */
+	uint8_t		 skip, shift;	/* entry (key << skip) >> shift */
 };
+
+/* Index entries: the low 2 bits are the kind. */
+#define AE_RANGE	0		/* range << 2 */
+#define AE_LIST		1		/* first << 5 | (count - 2) << 2 */
+#define AE_TABLE	2		/* table << 2 */
+#define AE_LIST_MAX	8
 
 struct atrie {
 	struct anode	*n;
 	size_t		 nn, cap;
 	unsigned	 maxlen;	/* 32 or 128 */
-	struct ajump	*jump;
-	size_t		 njump;
-	struct ajent	*jent;
-	size_t		 njent;
 	struct pports	 ports;	/* slots: [POL_DENY], [POL_ALLOW] */
+	/* the index, built by atrie_finish() */
+	uint32_t	 root;
+	struct arange	*r;
+	size_t		 nr;
+	uint32_t	*start4;	/* IPv4: first key of each range */
+	u128		*start;		/* IPv6 */
+	struct atab	*tab;
+	size_t		 ntab;
+	uint32_t	*ent;
+	size_t		 nent;
 };
 
 int	atrie_init(struct atrie *, unsigned maxlen);
@@ -103,8 +119,11 @@ int	atrie_finish(struct atrie *);
 /*
  * Most specific match per list for `key` and `port`: writes refs to best[2]
  * (0 = no match). A longer prefix wins, then a port rule over an any-port
- * rule of the same prefix.
+ * rule of the same prefix. atrie_lookup4 for a trie of maxlen 32 (the
+ * address in host order), atrie_lookup for 128.
  */
+void	atrie_lookup4(const struct atrie *, uint32_t key, uint16_t port,
+	    rref best[2]);
 void	atrie_lookup(const struct atrie *, u128 key, uint16_t port,
 	    rref best[2]);
 

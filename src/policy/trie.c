@@ -1,5 +1,6 @@
 /*
- * trie.c - address prefixes in a path-compressed binary trie.
+ * trie.c - address prefixes: a path-compressed binary trie to build, its
+ * ranges and their index to look up (see policy_int.h).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -68,8 +69,11 @@ atrie_free(struct atrie *t)
 {
 	free(t->n);
 	pports_free(&t->ports);
-	free(t->jump);
-	free(t->jent);
+	free(t->r);
+	free(t->start4);
+	free(t->start);
+	free(t->tab);
+	free(t->ent);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -128,109 +132,189 @@ anode_span(void *ctx, uint32_t node, uint32_t first, uint32_t count)
 	t->n[node].pcount = count;
 }
 
-/* Node counts of every subtree, into size[] (indexed like t->n). */
-static uint32_t
-atrie_sizes(const struct atrie *t, uint32_t n, uint32_t *size)
+static inline u128
+span(unsigned len)
 {
-	uint32_t s = 1;
-
-	if (t->n[n].child[0] != 0)
-		s += atrie_sizes(t, t->n[n].child[0], size);
-	if (t->n[n].child[1] != 0)
-		s += atrie_sizes(t, t->n[n].child[1], size);
-	return size[n] = s;
+	return len == 0 ? 0 : (u128)1 << (128 - len);
 }
 
-#define JUMP_MIN_NODES	8	/* smaller subtrees are walked */
+/* Ranges and index under construction. */
+struct abuild {
+	struct atrie	*t;
+	u128		*s;		/* range starts */
+	struct arange	*r;
+	size_t		 n, cap;
+};
 
-/* Fills jump table entry `e` for node `top`, span end `end`, key `key`. */
-static void
-ajent_fill(const struct atrie *t, uint32_t top, unsigned end, u128 key,
-    struct ajent *e)
+static int
+arange_eq(const struct arange *a, const struct arange *b)
 {
-	const struct anode	*m = &t->n[top];
-	uint32_t		 c;
+	return a->any[0] == b->any[0] && a->any[1] == b->any[1] &&
+	    a->pnode == b->pnode && a->alen[0] == b->alen[0] &&
+	    a->alen[1] == b->alen[1];
+}
 
-	e->next = 0;
-	e->best[0] = e->best[1] = 0;
-	for (;;) {
-		/* m->len < end: all of m's prefix bits are known */
-		if (((key ^ m->key) & mask128(m->len)) != 0)
-			return;
-		if (m->pcount != 0)
-			e->next |= AJ_SLOW;
-		if (m->any[0] != 0)
-			e->best[0] = m->any[0];
-		if (m->any[1] != 0)
-			e->best[1] = m->any[1];
-		c = m->child[bit128(key, m->len)];
-		if (c == 0)
-			return;
-		m = &t->n[c];
-		if (m->len >= end) {
-			e->next |= c;
-			return;
-		}
+/* From `start` on (until the next push), addresses match as `a` says. */
+static int
+ab_push(struct abuild *b, u128 start, const struct arange *a)
+{
+	if (b->n > 0 && b->s[b->n - 1] == start)
+		b->n--;
+	if (b->n > 0 && arange_eq(&b->r[b->n - 1], a))
+		return 0;
+	if (b->n == b->cap) {
+		size_t		 cap = b->cap ? b->cap * 2 : 64;
+		u128		*s;
+		struct arange	*r;
+
+		if ((s = realloc(b->s, cap * sizeof(*s))) == NULL)
+			return -1;
+		b->s = s;
+		if ((r = realloc(b->r, cap * sizeof(*r))) == NULL)
+			return -1;
+		b->r = r;
+		b->cap = cap;
 	}
+	b->s[b->n] = start;
+	b->r[b->n] = *a;
+	b->n++;
+	return 0;
+}
+
+/*
+ * Depth first, in address order: each node's rules hold over its prefix
+ * except where a child's prefix says otherwise. `st` is what the nodes
+ * above give, `plen` the length of st.pnode's prefix.
+ */
+static int
+ab_walk(struct abuild *b, uint32_t ni, struct arange st, unsigned plen)
+{
+	struct anode	*n = &b->t->n[ni];
+	struct arange	 a;
+	u128		 end, after;
+	uint32_t	 c;
+	int		 k;
+
+	n->pup = st.pnode;
+	for (k = 0; k < 2; k++)
+		if (n->any[k] != 0) {
+			st.any[k] = n->any[k];
+			st.alen[k] = n->len;
+		}
+	if (n->pcount != 0) {
+		st.pnode = ni + 1;
+		plen = n->len;
+	}
+	/* a port rule can only win against a shorter or equal any-port
+	 * prefix of its list */
+	a = st;
+	if (a.pnode != 0 && a.any[0] != 0 && plen < a.alen[0] &&
+	    a.any[1] != 0 && plen < a.alen[1])
+		a.pnode = 0;
+	if (ab_push(b, n->key, &a) == -1)
+		return -1;
+	end = n->key + span(n->len);
+	for (k = 0; k < 2; k++) {
+		if ((c = n->child[k]) == 0)
+			continue;
+		if (ab_walk(b, c, st, plen) == -1)
+			return -1;
+		after = b->t->n[c].key + span(b->t->n[c].len);
+		if (after != end && ab_push(b, after, &a) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* The index entry for the keys in ranges lo .. hi (the starts of lo + 1 ..
+ * hi fall inside them). */
+static int
+ab_index(struct abuild *b, size_t lo, size_t hi, uint32_t *out)
+{
+	struct atrie	*t = b->t;
+	size_t		 count = hi - lo + 1, i, j, k;
+	unsigned	 skip, bits;
+	u128		 from, last, mask;
+	uint32_t	 ti, first, e;
+	void		*p;
+
+	if (count == 1) {
+		*out = (uint32_t)lo << 2 | AE_RANGE;
+		return 0;
+	}
+	if (count <= AE_LIST_MAX) {
+		*out = (uint32_t)lo << 5 | (uint32_t)(count - 2) << 2 | AE_LIST;
+		return 0;
+	}
+	/* about one entry per range, so memory stays linear per level */
+	skip = clz128(b->s[lo + 1] ^ b->s[hi]);
+	for (bits = 1; bits < 16 && (2u << bits) <= count; bits++)
+		;
+	if (bits > t->maxlen - skip)
+		bits = t->maxlen - skip;
+	if ((p = realloc(t->tab, (t->ntab + 1) * sizeof(*t->tab))) == NULL)
+		return -1;
+	t->tab = p;
+	if ((p = realloc(t->ent, (t->nent + (1u << bits)) *
+	    sizeof(*t->ent))) == NULL)
+		return -1;
+	t->ent = p;
+	ti = (uint32_t)t->ntab++;
+	first = (uint32_t)t->nent;
+	t->nent += 1u << bits;
+	mask = mask128(skip);
+	t->tab[ti].mask = mask;
+	t->tab[ti].prefix = b->s[lo + 1] & mask;
+	t->tab[ti].mask4 = (uint32_t)(mask >> 96);
+	t->tab[ti].prefix4 = (uint32_t)(t->tab[ti].prefix >> 96);
+	t->tab[ti].first = first;
+	t->tab[ti].below = (uint32_t)lo;
+	t->tab[ti].above = (uint32_t)hi;
+	t->tab[ti].skip = (uint8_t)skip;
+	t->tab[ti].shift = (uint8_t)((t->maxlen == 32 ? 32 : 128) - bits);
+	for (i = 0, j = lo; i < (1u << bits); i++) {
+		from = (b->s[lo + 1] & mask) |
+		    ((u128)i << (128 - skip - bits));
+		last = from + (span(skip + bits) - 1);
+		while (j < hi && b->s[j + 1] <= from)
+			j++;
+		for (k = j; k < hi && b->s[k + 1] <= last; k++)
+			;
+		if (ab_index(b, j, k, &e) == -1)
+			return -1;
+		t->ent[first + i] = e;
+	}
+	*out = ti << 2 | AE_TABLE;
+	return 0;
 }
 
 static int
-atrie_jumps(struct atrie *t)
+atrie_index(struct atrie *t)
 {
-	uint32_t	*size, *queue, qh = 0, qt = 0, n, c, i;
-	unsigned	 bits;
-	struct ajent	*je;
-	struct ajump	*aj;
+	struct abuild	 b = { .t = t };
+	struct arange	 none = { { 0, 0 }, 0, { 0, 0 } };
+	size_t		 i;
 	int		 rc = -1;
 
-	if (t->nn < JUMP_MIN_NODES)
-		return 0;
-	size = calloc(t->nn, sizeof(*size));
-	queue = calloc(t->nn, sizeof(*queue));
-	if (size == NULL || queue == NULL)
+	if (ab_walk(&b, 0, none, 0) == -1 ||
+	    ab_index(&b, 0, b.n - 1, &t->root) == -1)
 		goto out;
-	atrie_sizes(t, 0, size);
-	queue[qt++] = 0;
-	while (qh < qt) {
-		n = queue[qh++];
-		/* about one entry per node below: memory stays linear */
-		for (bits = 2; bits < 8 && (2u << bits) <= size[n]; bits++)
-			;
-		if (t->n[n].len + bits > t->maxlen) {
-			t->n[n].jump = 0;
-			continue;
-		}
-		aj = realloc(t->jump, (t->njump + 1) * sizeof(*aj));
-		if (aj == NULL)
+	if (t->maxlen == 32) {
+		if ((t->start4 = malloc(b.n * sizeof(*t->start4))) == NULL)
 			goto out;
-		t->jump = aj;
-		je = realloc(t->jent, (t->njent + (1u << bits)) * sizeof(*je));
-		if (je == NULL)
-			goto out;
-		t->jent = je;
-		aj[t->njump].first = (uint32_t)t->njent;
-		aj[t->njump].bits = (uint8_t)bits;
-		t->n[n].jump = (uint32_t)++t->njump;
-		for (i = 0; i < (1u << bits); i++) {
-			u128 key = t->n[n].key |
-			    ((u128)i << (128 - t->n[n].len - bits));
-
-			ajent_fill(t, n, t->n[n].len + bits, key, &je[t->njent + i]);
-			c = je[t->njent + i].next & ~AJ_SLOW;
-			/* big continuations get a table of their own;
-			 * UINT32_MAX marks them queued until then */
-			if (c != 0 && size[c] >= JUMP_MIN_NODES &&
-			    t->n[c].jump == 0) {
-				t->n[c].jump = UINT32_MAX;
-				queue[qt++] = c;
-			}
-		}
-		t->njent += 1u << bits;
+		for (i = 0; i < b.n; i++)
+			t->start4[i] = (uint32_t)(b.s[i] >> 96);
+	} else {
+		t->start = b.s;
+		b.s = NULL;
 	}
+	t->r = b.r;
+	t->nr = b.n;
+	b.r = NULL;
 	rc = 0;
 out:
-	free(size);
-	free(queue);
+	free(b.s);
+	free(b.r);
 	return rc;
 }
 
@@ -239,59 +323,95 @@ atrie_finish(struct atrie *t)
 {
 	if (pports_finish(&t->ports, anode_span, t) == -1)
 		return -1;
-	return atrie_jumps(t);
+	return atrie_index(t);
+}
+
+/*
+ * A port rule at a node from r->pnode up beats the range's any-port rule
+ * of its list if its prefix is as long or longer; the deepest wins.
+ */
+static void
+arange_ports(const struct atrie *t, const struct arange *r, uint16_t port,
+    rref best[2])
+{
+	const struct anode	*n;
+	const struct pport	*pp;
+	uint32_t		 m;
+	unsigned		 open = 3, l;
+
+	for (m = r->pnode; m != 0 && open != 0; m = n->pup) {
+		n = &t->n[m - 1];
+		pp = pport_find(t->ports.v + n->pfirst, n->pcount, port);
+		for (l = 0; l < 2; l++) {
+			if ((open & (1u << l)) == 0)
+				continue;
+			if (r->any[l] != 0 && n->len < r->alen[l])
+				open &= ~(1u << l);
+			else if (pp != NULL && pp->r[l] != 0) {
+				best[l] = pp->r[l];
+				open &= ~(1u << l);
+			}
+		}
+	}
 }
 
 static inline void
-anode_take(const struct atrie *t, const struct anode *n, uint16_t port,
+arange_take(const struct atrie *t, uint32_t ri, uint16_t port, rref best[2])
+{
+	const struct arange *r = &t->r[ri];
+
+	best[0] = r->any[0];
+	best[1] = r->any[1];
+	if (r->pnode != 0 && port != 0)
+		arange_ports(t, r, port, best);
+}
+
+void
+atrie_lookup4(const struct atrie *t, uint32_t key, uint16_t port,
     rref best[2])
 {
-	const struct pport	*pp = NULL;
-	int			 l;
+	const struct atab	*tb;
+	uint32_t		 e = t->root, lo, n, i;
 
-	if (n->pcount != 0 && port != 0)
-		pp = pport_find(t->ports.v + n->pfirst, n->pcount, port);
-	for (l = 0; l < 2; l++) {
-		if (pp != NULL && pp->r[l] != 0)
-			best[l] = pp->r[l];
-		else if (n->any[l] != 0)
-			best[l] = n->any[l];
+	while ((e & 3) == AE_TABLE) {
+		tb = &t->tab[e >> 2];
+		if ((key & tb->mask4) != tb->prefix4) {
+			e = (key < tb->prefix4 ? tb->below : tb->above) << 2;
+			break;
+		}
+		e = t->ent[tb->first + ((key << tb->skip) >> tb->shift)];
 	}
+	if ((e & 3) == AE_LIST) {
+		lo = e >> 5;
+		n = ((e >> 2) & 7) + 2;
+		for (i = 1; i < n && t->start4[lo + i] <= key; i++)
+			;
+		e = (lo + i - 1) << 2;
+	}
+	arange_take(t, e >> 2, port, best);
 }
 
 void
 atrie_lookup(const struct atrie *t, u128 key, uint16_t port, rref best[2])
 {
-	const struct anode	*n = &t->n[0];
-	const struct ajump	*aj;
-	const struct ajent	*e;
-	uint32_t		 c;
+	const struct atab	*tb;
+	uint32_t		 e = t->root, lo, n, i;
 
-	best[0] = best[1] = 0;
-	for (;;) {
-		if (((key ^ n->key) & mask128(n->len)) != 0)
+	while ((e & 3) == AE_TABLE) {
+		tb = &t->tab[e >> 2];
+		if ((key & tb->mask) != tb->prefix) {
+			e = (key < tb->prefix ? tb->below : tb->above) << 2;
 			break;
-		if (n->jump != 0) {
-			aj = &t->jump[n->jump - 1];
-			e = &t->jent[aj->first + (uint32_t)((key <<
-			    n->len) >> (128 - aj->bits))];
-			if ((e->next & AJ_SLOW) == 0) {
-				if (e->best[0] != 0)
-					best[0] = e->best[0];
-				if (e->best[1] != 0)
-					best[1] = e->best[1];
-				if (e->next == 0)
-					break;
-				n = &t->n[e->next];
-				continue;
-			}
 		}
-		anode_take(t, n, port, best);
-		if (n->len >= t->maxlen)
-			break;
-		c = n->child[bit128(key, n->len)];
-		if (c == 0)
-			break;
-		n = &t->n[c];
+		e = t->ent[tb->first + (uint32_t)((key << tb->skip) >>
+		    tb->shift)];
 	}
+	if ((e & 3) == AE_LIST) {
+		lo = e >> 5;
+		n = ((e >> 2) & 7) + 2;
+		for (i = 1; i < n && t->start[lo + i] <= key; i++)
+			;
+		e = (lo + i - 1) << 2;
+	}
+	arange_take(t, e >> 2, port, best);
 }

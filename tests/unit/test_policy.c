@@ -1,6 +1,7 @@
 /*
  * test_policy.c - rule parsing, compilation and evaluation (SPEC 2).
  */
+#include <arpa/inet.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -720,10 +721,10 @@ test_differential(void)
 }
 
 /*
- * Large policies get jump tables in the address tries: check them against
- * the naive scan with thousands of prefixes in one /8 and in one /32 of
- * IPv6, some with ports, so that tables, continuations and slow entries
- * are all met.
+ * Large policies get index tables over their address ranges: check them
+ * against the naive scan with thousands of prefixes in one /8 and in one
+ * /32 of IPv6, some with ports, so that nested tables, range lists and
+ * walks up the port-rule nodes are all met.
  */
 static void
 test_differential_large(void)
@@ -804,6 +805,122 @@ test_differential_large(void)
 	policy_free(p);
 }
 
+/*
+ * Address ranges start and end at prefix boundaries: with prefixes nested
+ * deeply around a few points (both families, a quarter with ports), the
+ * first and last address of every rule and their neighbours, at several
+ * ports, must get the naive scan's answer.
+ */
+static void
+edge_target(struct pol_target *t, int v6, const uint8_t *a, int delta)
+{
+	int	 i, n = v6 ? 16 : 4;
+
+	memset(t, 0, sizeof(*t));
+	t->family = v6 ? 6 : 4;
+	memcpy(t->addr, a, (size_t)n);
+	/* +1 / -1 on a big-endian number of n bytes, wrapping */
+	for (i = n - 1; delta != 0 && i >= 0; i--) {
+		t->addr[i] = (uint8_t)(t->addr[i] + delta);
+		if ((delta > 0 && t->addr[i] != 0) ||
+		    (delta < 0 && t->addr[i] != 0xff))
+			break;
+	}
+}
+
+static void
+test_differential_edges(void)
+{
+	static char		 rb[600][80];
+	static const char	*rules[600];
+	static const char *const pts4[] = { "10.1.2.3", "10.1.2.200",
+	    "10.1.130.7", "10.200.0.1", "0.0.0.0", "255.255.255.255" };
+	static const char *const pts6[] = { "2001:db8::1", "2001:db8::8000",
+	    "2001:db8:0:1::", "2001:db8:ffff::ffff", "::", "ffff::" };
+	static const int	 ports[] = { 0, 0, 0, 22, 443 };
+	struct pol_target	 t, base;
+	struct pol_decision	 a, b;
+	struct pol_guard	*g = pol_guard_compile(guard, 5, NULL);
+	struct pol_rule		 r;
+	struct policy		*p;
+	uint8_t			 lo[16], hi[16];
+	int			 k, i, d, pi, bad = 0, v6, plen, port, nb;
+
+	for (k = 0; k < 600; k++) {
+		char	 a6[64];
+
+		v6 = k % 2;
+		pol_target_set_addr(&base, v6 ? pts6[rnd(6)] : pts4[rnd(6)]);
+		plen = v6 ? (int)rnd(129) : (int)rnd(33);
+		nb = v6 ? 16 : 4;
+		/* mask the point down to the prefix */
+		for (i = 0; i < nb; i++) {
+			int keep = plen - 8 * i;
+
+			if (keep <= 0)
+				base.addr[i] = 0;
+			else if (keep < 8)
+				base.addr[i] &= (uint8_t)(0xff00 >> keep);
+		}
+		inet_ntop(v6 ? AF_INET6 : AF_INET, base.addr, a6, sizeof(a6));
+		port = ports[rnd(5)];
+		if (port == 0)
+			snprintf(rb[k], sizeof(rb[k]), "%s/%d", a6, plen);
+		else if (v6)
+			snprintf(rb[k], sizeof(rb[k]), "[%s/%d]:%d", a6, plen,
+			    port);
+		else
+			snprintf(rb[k], sizeof(rb[k]), "%s/%d:%d", a6, plen,
+			    port);
+		rules[k] = rb[k];
+	}
+	p = policy_compile(rules, 400, rules + 400, 200, NULL);
+	T_CHECK(p != NULL, "nested policy rejected");
+	if (p == NULL)
+		goto out;
+	for (k = 0; k < 600 && bad < 5; k++) {
+		if (pol_rule_parse(rules[k], POL_ALLOW, 0, &r, NULL) != 0)
+			continue;
+		nb = r.family == 6 ? 16 : 4;
+		memcpy(lo, r.addr, 16);
+		memcpy(hi, r.addr, 16);
+		for (i = 0; i < nb; i++) {
+			int keep = r.plen - 8 * i;
+
+			if (keep <= 0)
+				hi[i] = 0xff;
+			else if (keep < 8)
+				hi[i] |= (uint8_t)(0xff >> keep);
+		}
+		for (d = -1; d <= 1; d++)
+			for (i = 0; i < 2; i++)
+				for (pi = 0; pi < 4; pi++) {
+					edge_target(&t, r.family == 6,
+					    i ? hi : lo, d);
+					t.port = (uint16_t)(pi == 0 ? 0 :
+					    pi == 1 ? 22 : pi == 2 ? 443 : 80);
+					policy_eval(p, pi == 3 ? g : NULL, &t,
+					    &a);
+					policy_eval_naive(p, pi == 3 ? g : NULL,
+					    &t, &b);
+					if (a.verdict != b.verdict ||
+					    a.rule != b.rule ||
+					    a.basis != b.basis) {
+						bad++;
+						T_CHECK(0, "near '%s' port %u: "
+						    "compiled '%s' vs naive "
+						    "'%s'", rules[k], t.port,
+						    pol_decision_rule(&a),
+						    pol_decision_rule(&b));
+					}
+				}
+		pol_rule_clear(&r);
+	}
+	policy_free(p);
+out:
+	pol_guard_free(g);
+}
+
 int
 main(void)
 {
@@ -838,7 +955,9 @@ main(void)
 	T_RUN(test_guard_errors(), "guard list errors");
 	T_RUN(test_hostile_names(), "hostile names");
 	T_RUN(test_differential(), "compiled engine agrees with the naive scan");
-	T_RUN(test_differential_large(), "large policies (jump tables) agree "
+	T_RUN(test_differential_large(), "large policies (index tables) agree "
 	    "with the naive scan");
+	T_RUN(test_differential_edges(), "nested prefixes with ports: both "
+	    "ends of every rule agree with the naive scan");
 	return t_done();
 }
