@@ -202,6 +202,7 @@ loop_main(void *arg)
 			udp_sandbox_changed(lp);
 		}
 		loop_expire(lp);
+		tcp_reap(lp);
 	}
 	tcp_close_all(lp);
 	udp_close_all(lp);
@@ -221,6 +222,7 @@ loop_wake(struct loop *lp)
 static void
 loop_fini(struct loop *lp)
 {
+	tcp_pipes_free(lp);
 	if (lp->lp_tcpfd != -1)
 		close(lp->lp_tcpfd);
 	if (lp->lp_udpfd != -1)
@@ -253,6 +255,7 @@ loop_init(struct proxy *px, struct loop *lp, struct ir_err *err)
 		lp->lp_timers[i].tl_ms = ms[i];
 	}
 	TAILQ_INIT(&lp->lp_conns);
+	TAILQ_INIT(&lp->lp_dead);
 	LIST_INIT(&lp->lp_flows);
 	lp->lp_ev_tcp.kind = PEV_TCP_LISTEN;
 	lp->lp_ev_udp.kind = PEV_UDP_LISTEN;

@@ -13,6 +13,8 @@
 #include "proxy.h"
 
 #define PX_ID_MAX	64
+#define PX_PIPE_POOL	64	/* empty pipes kept per loop */
+#define PX_PIPE_SIZE	(1 << 20) /* asked of each pipe (F_SETPIPE_SZ) */
 
 /* What an epoll event points at. */
 enum pev_kind {
@@ -65,6 +67,10 @@ struct loop {
 	struct pev	 lp_ev_tcp, lp_ev_udp, lp_ev_wake;
 	struct tlist	 lp_timers[TL_N];
 	struct connq	 lp_conns;	/* every open connection */
+	struct connq	 lp_dead;	/* closed, freed after the batch of
+					   events that may still name them */
+	int		 lp_pipes[PX_PIPE_POOL][2]; /* empty pipes to reuse */
+	unsigned	 lp_npipes;
 	struct flowlist	 lp_flows;
 	uint64_t	 lp_now;	/* ms, CLOCK_MONOTONIC, per wakeup */
 	unsigned	 lp_seen_gen;	/* px_gen last handled */
@@ -92,6 +98,8 @@ enum conn_state {
 	CS_DRAIN,	/* blocked after a peek: the alert or the 403 was
 			   sent and our side shut; reading until the client
 			   closes so that it gets them before any reset */
+	CS_DEAD,	/* closed; freed after the current batch of events,
+			   which may still name it */
 };
 
 struct conn {
@@ -99,7 +107,10 @@ struct conn {
 	enum conn_state		 c_state;
 	int			 c_fd[2];	/* [0] client, [1] upstream */
 	struct pev		 c_ev[2];
-	int			 c_pipe[2][2];	/* [dir][r/w]; dir 0: up */
+	int			 c_pipe[2][2];	/* [dir][r/w]; dir 0: up; -1
+						   while that way is idle: a
+						   pipe is held only while
+						   bytes are in it */
 	size_t			 c_inpipe[2];
 	uint8_t			 c_eof[2];	/* read EOF from side */
 	uint8_t			 c_shut[2];	/* shut write on side */
@@ -151,6 +162,8 @@ void	tcp_accept(struct loop *);
 void	tcp_event(struct loop *, struct conn *, int side, uint32_t events);
 void	tcp_timeout(struct loop *, struct conn *);
 void	tcp_close_all(struct loop *);
+void	tcp_reap(struct loop *);
+void	tcp_pipes_free(struct loop *);
 /* Sandbox `slot` changed: re-decide or close its connections. */
 void	tcp_sandbox_changed(struct loop *);
 

@@ -18,7 +18,6 @@
 #include "proxy_int.h"
 
 #define PEEK_BUF_FIRST	2048
-#define PIPE_CAP	65536
 #define REASON_MAX	512
 
 static void
@@ -69,8 +68,55 @@ conn_audit(struct conn *c, enum audit_kind kind, int allowed,
 }
 
 /*
- * Frees `c`. `rst`: end both sockets with a reset (SO_LINGER 0) instead of
- * a FIN, so that a failure on one side is seen as one on the other.
+ * A pipe for one direction of a relay: an empty one from the loop's pool,
+ * else a new one (as large as the kernel lets us: fewer splice calls per
+ * byte). Returns -1 when out of descriptors.
+ */
+static int
+pipe_get(struct loop *lp, int p[2])
+{
+	if (lp->lp_npipes > 0) {
+		lp->lp_npipes--;
+		p[0] = lp->lp_pipes[lp->lp_npipes][0];
+		p[1] = lp->lp_pipes[lp->lp_npipes][1];
+		return 0;
+	}
+	if (pipe2(p, O_NONBLOCK | O_CLOEXEC) == -1)
+		return -1;
+	(void)fcntl(p[1], F_SETPIPE_SZ, PX_PIPE_SIZE);
+	return 0;
+}
+
+/* Gives back an empty pipe (or closes it when the pool is full). */
+static void
+pipe_put(struct loop *lp, int p[2])
+{
+	if (lp->lp_npipes < PX_PIPE_POOL) {
+		lp->lp_pipes[lp->lp_npipes][0] = p[0];
+		lp->lp_pipes[lp->lp_npipes][1] = p[1];
+		lp->lp_npipes++;
+	} else {
+		close(p[0]);
+		close(p[1]);
+	}
+	p[0] = p[1] = -1;
+}
+
+void
+tcp_pipes_free(struct loop *lp)
+{
+	while (lp->lp_npipes > 0) {
+		lp->lp_npipes--;
+		close(lp->lp_pipes[lp->lp_npipes][0]);
+		close(lp->lp_pipes[lp->lp_npipes][1]);
+	}
+}
+
+/*
+ * Closes `c`; the memory goes after the current batch of events (one of
+ * which may be for its other socket): see tcp_reap(). `rst`: end both
+ * sockets with a reset (SO_LINGER 0) instead of a FIN, so that a failure
+ * on one side is seen as one on the other.
  */
 static void
 conn_free(struct loop *lp, struct conn *c, int rst, const char *why)
@@ -79,9 +125,14 @@ conn_free(struct loop *lp, struct conn *c, int rst, const char *why)
 	const struct proxy_hooks *h = &px->px_hooks;
 	struct sockaddr_storage	 dst;
 
+	if (c->c_state == CS_DEAD)
+		return;
 	if (c->c_state == CS_RELAY || c->c_state == CS_CONNECT)
 		conn_audit(c, AUDIT_CLOSE, 1, NULL, why);
 	for (int i = 0; i < 2; i++) {
+		/* A pipe with bytes in it is closed; an empty one reused. */
+		if (c->c_pipe[i][0] != -1 && c->c_inpipe[i] == 0)
+			pipe_put(lp, c->c_pipe[i]);
 		for (int j = 0; j < 2; j++)
 			if (c->c_pipe[i][j] != -1)
 				close(c->c_pipe[i][j]);
@@ -101,8 +152,22 @@ conn_free(struct loop *lp, struct conn *c, int rst, const char *why)
 	    __ATOMIC_RELAXED);
 	stat_add(&px->px_stats.ps_active, -1);
 	policy_free(c->c_pol);
+	c->c_pol = NULL;
 	free(c->c_buf);
-	free(c);
+	c->c_buf = NULL;
+	c->c_state = CS_DEAD;
+	TAILQ_INSERT_TAIL(&lp->lp_dead, c, c_all);
+}
+
+void
+tcp_reap(struct loop *lp)
+{
+	struct conn *c;
+
+	while ((c = TAILQ_FIRST(&lp->lp_dead)) != NULL) {
+		TAILQ_REMOVE(&lp->lp_dead, c, c_all);
+		free(c);
+	}
 }
 
 static int
@@ -160,9 +225,15 @@ conn_pump(struct loop *lp, struct conn *c)
 			continue;
 		do {
 			progress = 0;
-			if (!c->c_eof[dir] && c->c_inpipe[dir] < PIPE_CAP) {
+			if (!c->c_eof[dir] && c->c_inpipe[dir] < PX_PIPE_SIZE) {
+				if (c->c_pipe[dir][0] == -1 &&
+				    pipe_get(lp, c->c_pipe[dir]) == -1) {
+					conn_free(lp, c, 1, "out of file "
+					    "descriptors for a pipe");
+					return -1;
+				}
 				n = splice(from, NULL, c->c_pipe[dir][1], NULL,
-				    PIPE_CAP - c->c_inpipe[dir],
+				    PX_PIPE_SIZE - c->c_inpipe[dir],
 				    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 				if (n > 0) {
 					c->c_inpipe[dir] += (size_t)n;
@@ -199,6 +270,10 @@ conn_pump(struct loop *lp, struct conn *c)
 			}
 			moved |= progress;
 		} while (progress);
+		/* Nothing in flight this way: an idle connection holds no
+		 * pipe, only its two sockets. */
+		if (c->c_inpipe[dir] == 0 && c->c_pipe[dir][0] != -1)
+			pipe_put(lp, c->c_pipe[dir]);
 	}
 	if (c->c_shut[0] && c->c_shut[1]) {
 		conn_free(lp, c, 0, "closed");
@@ -212,12 +287,6 @@ conn_pump(struct loop *lp, struct conn *c)
 static void
 conn_relay(struct loop *lp, struct conn *c)
 {
-	for (int dir = 0; dir < 2; dir++) {
-		if (pipe2(c->c_pipe[dir], O_NONBLOCK | O_CLOEXEC) == -1) {
-			conn_free(lp, c, 1, "out of file descriptors");
-			return;
-		}
-	}
 	c->c_state = CS_RELAY;
 	px_timer_set(lp, c, TL_IDLE);
 	conn_pump(lp, c);
@@ -616,6 +685,8 @@ tcp_event(struct loop *lp, struct conn *c, int side, uint32_t events)
 		if (side == 0)
 			conn_drain(lp, c);
 		break;
+	case CS_DEAD:
+		break;
 	}
 }
 
@@ -649,6 +720,8 @@ tcp_timeout(struct loop *lp, struct conn *c)
 		return;
 	case CS_DRAIN:
 		conn_free(lp, c, 1, NULL);
+		return;
+	case CS_DEAD:
 		return;
 	}
 }
@@ -827,4 +900,5 @@ tcp_close_all(struct loop *lp)
 
 	while ((c = TAILQ_FIRST(&lp->lp_conns)) != NULL)
 		conn_free(lp, c, 1, "runner stopping");
+	tcp_reap(lp);
 }

@@ -263,12 +263,24 @@ check "20 MB through the proxy arrive complete" \
 check "close event counts the bytes" \
     'grep "\"event\":\"close\"" "$T/audit" | grep -q "\"bytes_up\":20000000"' "no close event with 20000000"
 
+# 20b. many short connections whose server answers and closes at once: both
+#     sides' events land in one batch (a use-after-free once), all arrive
+seq 1 40 | in_ns $Bn xargs -P 8 -I N curl -s -m 5 -o /dev/null \
+    -H 'Connection: close' http://192.0.2.11/t20b-N
+sleep 0.5
+cmd stats >"$T/r"	# not in $(): cmd counts the answers it has read
+r=$(cat "$T/r")
+check "40 short connections in parallel: all served, the runner alive" \
+    '[ "$(grep -c "\"path\":\"/t20b-" "$WLOG")" = 40 ] && echo "$r" | grep -q "^stats"' \
+    "$(grep -c '/t20b-' "$WLOG") arrived; stats: '$r'"
+
 # 21. a live policy change closes what the new policy blocks
 in_ns $Bn $PYC hold 192.0.2.11 5001 1 4 >"$T/hold" 2>&1 &
 HPID=$!
 # past the first-byte wait (0.8 s): the connection is relayed by now
 sleep 2
-r=$(cmd set b deny=blocked.test,192.0.2.12,192.0.2.11)
+cmd set b deny=blocked.test,192.0.2.12,192.0.2.11 >"$T/r"
+r=$(cat "$T/r")
 wait $HPID
 check "live change: accepted" '[ "$r" = "set b" ]' "got '$r'"
 check "live change: the open connection to a newly denied address is closed" \
