@@ -41,7 +41,7 @@ cleanup() {
 	rm -rf "$T"
 }
 trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
+trap 'exit 1' INT TERM HUP PIPE
 
 ok() { echo "ok - $1"; }
 nok() { echo "not ok - $1: $2"; }

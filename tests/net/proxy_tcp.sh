@@ -35,7 +35,7 @@ cleanup() {
 	rm -rf "$T"
 }
 trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
+trap 'exit 1' INT TERM HUP PIPE
 
 ok() { echo "ok - $1"; }
 nok() { echo "not ok - $1: $2"; }
@@ -56,6 +56,10 @@ exec 3>"$T/in"
 # cmd LINE...: sends a command, prints pxtool's one-line answer.
 nout=0
 cmd() {
+	if ! kill -0 "$PXPID" 2>/dev/null; then
+		echo "error: pxtool is gone: $(tail -n 3 "$T/audit" | tr '\n' ' ')"
+		return
+	fi
 	echo "$*" >&3
 	nout=$((nout + 1))
 	i=0
