@@ -67,9 +67,13 @@ struct httpd {
 	struct lsn		 h_lsn_unix;
 	struct lsn		 h_lsn_tcp;
 	pthread_mutex_t		 h_lock;
+	pthread_cond_t		 h_idle;	/* h_active went to 0 */
+	unsigned		 h_active;	/* requests not yet completed */
 	LIST_HEAD(, follow)	 h_follows;
 	uint64_t		 h_count[API_NROUTES + 1][NSTATUS];
 };
+
+#define STOP_GRACE_MS	5000	/* for answers in flight at shutdown */
 
 /* One request (libmicrohttpd's con_cls). */
 struct hreq {
@@ -717,6 +721,9 @@ handler(void *cls, struct MHD_Connection *c, const char *url,
 		if ((r = calloc(1, sizeof(*r))) == NULL)
 			return MHD_NO;
 		*con_cls = r;
+		pthread_mutex_lock(&l->l_h->h_lock);
+		l->l_h->h_active++;
+		pthread_mutex_unlock(&l->l_h->h_lock);
 		request_head(l, c, url, method, r);
 		/* Answer now: the body of a refused request is not read. */
 		if (r->hr_failed)
@@ -738,14 +745,18 @@ static void
 completed(void *cls, struct MHD_Connection *c, void **con_cls,
     enum MHD_RequestTerminationCode toe)
 {
+	struct lsn	*l = cls;
 	struct hreq	*r = *con_cls;
 
-	(void)cls;
 	(void)c;
 	(void)toe;
 	if (r != NULL) {
 		free(r->hr_body);
 		free(r);
+		pthread_mutex_lock(&l->l_h->h_lock);
+		if (--l->l_h->h_active == 0)
+			pthread_cond_broadcast(&l->l_h->h_idle);
+		pthread_mutex_unlock(&l->l_h->h_lock);
 	}
 	*con_cls = NULL;
 }
@@ -772,7 +783,6 @@ unix_listen(const struct api_conf *cf, struct ir_err *err)
 	struct stat		 st;
 	struct group		*gr;
 	char			 dir[sizeof(sun.sun_path)], *slash;
-	mode_t			 old;
 	int			 fd, probe;
 
 	memset(&sun, 0, sizeof(sun));
@@ -807,16 +817,14 @@ unix_listen(const struct api_conf *cf, struct ir_err *err)
 	}
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 		return err_set(err, errno, "socket: %s", strerror(errno));
-	/* Nobody may connect before the mode and group are right. */
-	old = umask(0177);
+	/* With main()'s umask 022 only root can connect (it takes write
+	 * permission) until the mode and group below are set. */
 	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		umask(old);
 		err_set(err, errno, "bind %s: %s", cf->cf_socket,
 		    strerror(errno));
 		close(fd);
 		return -1;
 	}
-	umask(old);
 	if (cf->cf_socket_group[0] != '\0' &&
 	    (gr = getgrnam(cf->cf_socket_group)) != NULL &&
 	    chown(cf->cf_socket, (uid_t)-1, gr->gr_gid) == -1)
@@ -880,7 +888,8 @@ mhd_start(struct httpd *h, struct lsn *l, int fd, bool v6, struct ir_err *err)
 {
 	struct MHD_Daemon	*m;
 	unsigned		 flags = MHD_USE_THREAD_PER_CONNECTION |
-	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG;
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG |
+	    MHD_USE_ITC;
 
 	if (v6)
 		flags |= MHD_USE_IPv6;
@@ -889,7 +898,7 @@ mhd_start(struct httpd *h, struct lsn *l, int fd, bool v6, struct ir_err *err)
 	    MHD_OPTION_LISTEN_SOCKET, fd,
 	    MHD_OPTION_CONNECTION_LIMIT, h->h_d->d_conf.cf_max_connections,
 	    MHD_OPTION_CONNECTION_TIMEOUT, 0u,
-	    MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+	    MHD_OPTION_NOTIFY_COMPLETED, completed, l,
 	    MHD_OPTION_END);
 	if (m == NULL)
 		err_set(err, EIO, "libmicrohttpd would not start on %s",
@@ -910,6 +919,7 @@ httpd_start(struct isorund *d, struct ir_err *err)
 	}
 	h->h_d = d;
 	pthread_mutex_init(&h->h_lock, NULL);
+	pthread_cond_init(&h->h_idle, NULL);
 	LIST_INIT(&h->h_follows);
 	h->h_lsn_unix.l_h = h;
 	h->h_lsn_tcp.l_h = h;
@@ -938,21 +948,50 @@ fail:
 	if (ufd != -1)
 		close(ufd);
 	unlink(d->d_conf.cf_socket);
+	pthread_cond_destroy(&h->h_idle);
 	pthread_mutex_destroy(&h->h_lock);
 	free(h);
 	return NULL;
 }
 
+/* Stops accepting; the listening socket is ours to close after the stop. */
+static MHD_socket
+quiesce(struct MHD_Daemon *m)
+{
+	return m != NULL ? MHD_quiesce_daemon(m) : MHD_INVALID_SOCKET;
+}
+
 void
 httpd_stop(struct httpd *h)
 {
+	struct timespec	 until;
+	MHD_socket	 fu, ft;
+
 	if (h == NULL)
 		return;
+	fu = quiesce(h->h_unix);
+	ft = quiesce(h->h_tcp);
+	unlink(h->h_d->d_conf.cf_socket);
+	/* Requests in flight are answered (their execs were ended), within a
+	 * bound: libmicrohttpd's stop cuts every connection. */
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += STOP_GRACE_MS / 1000;
+	pthread_mutex_lock(&h->h_lock);
+	while (h->h_active > 0 &&
+	    pthread_cond_timedwait(&h->h_idle, &h->h_lock, &until) == 0)
+		;
+	if (h->h_active > 0)
+		log_warnx("stopping with %u requests unanswered", h->h_active);
+	pthread_mutex_unlock(&h->h_lock);
 	if (h->h_tcp != NULL)
 		MHD_stop_daemon(h->h_tcp);
 	MHD_stop_daemon(h->h_unix);
+	if (fu != MHD_INVALID_SOCKET)
+		close(fu);
+	if (ft != MHD_INVALID_SOCKET)
+		close(ft);
 	follows_reap(h, true);
-	unlink(h->h_d->d_conf.cf_socket);
+	pthread_cond_destroy(&h->h_idle);
 	pthread_mutex_destroy(&h->h_lock);
 	free(h);
 }

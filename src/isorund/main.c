@@ -450,6 +450,8 @@ main(int argc, char **argv)
 		goto out_conf;
 	}
 	runner_config(&d);
+	/* Files are made with explicit modes; this is for what is not. */
+	umask(022);
 
 	/* Signals go to the main thread only: block them before threads. */
 	sigemptyset(&set);

@@ -731,9 +731,14 @@ sbx_exec(struct isorund *d, const char *id, const struct api_exec *req,
 		    "while the command ran", id);
 	else if (rc == -1 && d->d_stopping)
 		api_error_set(err, API_UNAVAILABLE, "isorund is shutting down");
+	else if (rc == -1 && !sandbox_alive(runner_sandbox_box(ds->ds_rs)))
+		api_error_set(err, API_CONFLICT, "sandbox '%s' has exited (its "
+		    "init is gone): destroy it", id);
 	else if (rc == -1)
-		api_error_set(err, e.code == 0 ? API_INVALID_ARGUMENT :
-		    API_INTERNAL, "%s", e.msg);
+		/* The sandbox is fine: the request named what is not there. */
+		api_error_set(err, e.code == 0 || e.code == ENOENT ||
+		    e.code == ENOTDIR || e.code == EACCES || e.code == E2BIG ?
+		    API_INVALID_ARGUMENT : API_INTERNAL, "%s", e.msg);
 	dsb_unhold_locked(d, ds);
 	pthread_mutex_unlock(&d->d_lock);
 	close(de.de_sig[0]);
@@ -1022,10 +1027,11 @@ adopt_one(struct isorund *d, const char *file)
 {
 	struct api_record	 rec;
 	struct policy		*pol;
-	struct dsb		*ds;
+	struct dsb		*ds, *o;
 	struct ir_err		 e;
 	char			 path[600], *text = NULL;
 	size_t			 len;
+	long			 sz;
 	FILE			*f;
 
 	snprintf(path, sizeof(path), "%s/sandboxes/%s", d->d_recdir, file);
@@ -1033,8 +1039,13 @@ adopt_one(struct isorund *d, const char *file)
 		log_warnx("adopt: %s: %s", path, strerror(errno));
 		return;
 	}
-	text = calloc(1, 4 << 20);
-	len = text ? fread(text, 1, (4 << 20) - 1, f) : 0;
+	/* A record holds at most POL_RULES_MAX rules of POL_RULE_MAX bytes. */
+	if (fseek(f, 0, SEEK_END) == 0 && (sz = ftell(f)) >= 0 &&
+	    sz < 256L << 20 && fseek(f, 0, SEEK_SET) == 0 &&
+	    (text = malloc((size_t)sz + 1)) != NULL)
+		len = fread(text, 1, (size_t)sz, f);
+	else
+		len = 0;
 	fclose(f);
 	if (text == NULL || api_record_parse(text, len, path, &rec, &e) == -1) {
 		log_warnx("adopt: %s; its sandbox will be destroyed",
@@ -1073,7 +1084,14 @@ adopt_one(struct isorund *d, const char *file)
 	}
 	ds->ds_rec = rec;
 	dsb_net(ds);
-	TAILQ_INSERT_TAIL(&d->d_sandboxes, ds, ds_link);
+	/* The table stays oldest first, whatever order readdir gave. */
+	TAILQ_FOREACH(o, &d->d_sandboxes, ds_link)
+		if (o->ds_rec.rc_created_ms > rec.rc_created_ms)
+			break;
+	if (o != NULL)
+		TAILQ_INSERT_BEFORE(o, ds, ds_link);
+	else
+		TAILQ_INSERT_TAIL(&d->d_sandboxes, ds, ds_link);
 	d->d_count++;
 	log_info("adopted sandbox %s (slot %u, %s %s)", ds->ds_id,
 	    rec.rc_slot, rec.rc_profile ? "profile" : "rules",
