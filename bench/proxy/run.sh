@@ -205,10 +205,11 @@ grep -q '"name_source":"sni"' "$T/audit" ||
 
 # Idle connections (first in the list, while pxtool's heap is fresh).
 holdpx() {
-	# pxtool holds six descriptors per relayed connection (two sockets,
-	# two pipes): fit the count to its limit rather than fail on EMFILE
+	# pxtool holds two descriptors per idle relayed connection (its
+	# sockets; pipes only while bytes are in flight, from a pool of 64 per
+	# loop): fit the count to its limit rather than fail on EMFILE
 	lim=$(awk '/^Max open files/ { print $4 }' "/proc/$PXPID/limits")
-	fit=$(( (lim - 64) / 6 / NSB_HOLD * NSB_HOLD ))
+	fit=$(( (lim - 512) / 2 / NSB_HOLD * NSB_HOLD ))
 	HOLD_WANT=$HOLDN
 	if [ "$fit" -lt "$HOLDN" ]; then
 		note "pxtool may open $lim descriptors (hard RLIMIT_NOFILE): holding $fit connections, not $HOLDN"
