@@ -38,6 +38,13 @@ printf 'name = %s\nmax_sandboxes = 7\n# a comment\nlisten = ""\n' "$R" >"$T/good
 out=$($ISORUND --config "$T/good.conf" --max-sandboxes 9 --check 2>&1)
 check "--check: the file, then the flags over it" \
     'echo "$out" | grep -q "^max_sandboxes = 9$" && echo "$out" | grep -q "^name = $R$"' "$out"
+sed 's/^# \([a-z_0-9]* = \)/\1/' etc/isorund.conf >"$T/example.conf"
+: >"$T/empty.conf"
+$ISORUND --config "$T/example.conf" --check >"$T/o1" 2>&1
+$ISORUND --config "$T/empty.conf" --check >"$T/o2" 2>&1
+check "etc/isorund.conf documents every key, with the defaults" \
+    'cmp -s "$T/o1" "$T/o2" && [ "$(grep -c "^[a-z_0-9]* = " "$T/example.conf")" = "$(wc -l <"$T/o2")" ]' \
+    "$(diff "$T/o1" "$T/o2" | head -5)"
 out=$($ISORUND --bogus 2>&1)
 rc=$?
 check "isorund: an unknown flag is a usage error" '[ $rc = 2 ]' "exit $rc: $out"
