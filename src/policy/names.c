@@ -21,34 +21,35 @@
 #define NH_SEED		0x6a09e667f3bcc909ULL
 #define NW_CHUNKS	((POL_NAME_MAX + 7) / 8)
 
+/* the scan and the probes are the whole lookup: no calls in between */
+#define HOT		inline __attribute__((always_inline))
+
 #define W_01		0x0101010101010101ULL
 #define W_7F		0x7f7f7f7f7f7f7f7fULL
 #define W_80		0x8080808080808080ULL
 
 /*
- * The high and the low half of a 128-bit product folded: every bit of the
- * input reaches every bit of the output (a plain multiply only carries
- * upwards, and chunks that differ in their top bytes would share slots).
+ * The fold over a name's chunks is a multiply per chunk (a bijection for a
+ * given fold so far); it only carries upwards, so the last step folds the
+ * high and the low half of a 128-bit product: every bit of the input
+ * reaches the bits that pick the slot.
  */
-static inline uint64_t
-nh_fold(uint64_t x, uint64_t k)
-{
-	u128 p = (u128)x * k;
-
-	return (uint64_t)p ^ (uint64_t)(p >> 64);
-}
+#define NH_K1		0x9e3779b97f4a7c15ULL
+#define NH_K2		0xff51afd7ed558ccdULL
 
 static inline uint64_t
 nh_mix(uint64_t h, uint64_t w)
 {
-	return nh_fold(h ^ w, 0x9e3779b97f4a7c15ULL);
+	return (h ^ w) * NH_K1;
 }
 
 /* Its low bits pick the slot, its high bits tag it. */
 static inline uint64_t
 nh_final(uint64_t h)
 {
-	return nh_fold(h, 0xff51afd7ed558ccdULL);
+	u128 p = (u128)h * NH_K2;
+
+	return (uint64_t)p ^ (uint64_t)(p >> 64);
 }
 
 static inline uint64_t
@@ -87,65 +88,82 @@ nw_chunk(const char *s, size_t n, size_t j)
 	return x << (8 * (8 - r));
 }
 
-/* The top r bytes of a word, 1 <= r <= 7. */
-static inline uint64_t
-nw_top(uint64_t x, size_t r)
-{
-	return x & (~0ULL << (64 - 8 * r));
-}
+/* nw_top[r]: the top r bytes of a word, 0 <= r <= 8. */
+static const uint64_t nw_top[9] = {
+	0, 0xffULL << 56, 0xffffULL << 48, 0xffffffULL << 40,
+	0xffffffffULL << 32, 0xffffffffffULL << 24, 0xffffffffffffULL << 16,
+	0xffffffffffffffULL << 8, ~0ULL,
+};
 
-/* A name read once: every suffix's hash and bytes come from here. */
+/*
+ * A name read once: every suffix's hash and bytes come from here. Chunks go
+ * by pairs, 2J and 2J + 1, 16 bytes: byte i of pair J is byte i of chunk
+ * 2J + 1 for i < 8, byte i - 8 of chunk 2J above. A zero pair follows the
+ * last one.
+ */
 struct nscan {
-	uint64_t	 c[NW_CHUNKS];		/* chunks, lower-cased */
+	uint64_t	 c[NW_CHUNKS + 2];	/* chunks, lower-cased */
 	uint64_t	 f[NW_CHUNKS + 1];	/* f[m]: fold of c[0 .. m) */
-	uint16_t	 suf[POL_NAME_MAX];	/* suf[i]: length of the
-						   suffix of i + 1 labels */
+	uint16_t	 dots[NW_CHUNKS / 2];	/* bit i: byte i of pair J
+						   is a dot */
 	size_t		 ndots;
 };
 
+/* The leftmost r bytes of s[0 .. n) (1 <= r <= 15, r <= n) at the top of
+ * 16 bytes, zeros below. */
+static inline u128
+nw_left(const char *s, size_t n, size_t r)
+{
+	u128 x;
+
+	if (n >= 16)
+		x = (u128)ld64(s + 8) << 64 | ld64(s);
+	else if (r >= 8)
+		x = ld64(s) | (u128)ld64(s + r - 8) << (8 * (r - 8));
+	else
+		x = nw_chunk(s, r, 0) >> (8 * (8 - r));
+	return x << (8 * (16 - r));
+}
+
 #ifdef __SSE2__
-/*
- * Chunks 2J and 2J + 1 at once: lower-cased, stored, folded, and their
- * dots found. Byte i of v is chunk 2J + 1's byte i for i < 8, chunk 2J's
- * byte i - 8 above.
- */
-static inline size_t
-nw_pair(struct nscan *x, size_t nd, size_t J, __m128i v)
+static HOT __m128i
+nw_pair(struct nscan *x, size_t J, __m128i v, __m128i count)
 {
 	const __m128i	 up = _mm_cmplt_epi8(_mm_add_epi8(v,
 			    _mm_set1_epi8((char)(0x80 - 'A'))),
 			    _mm_set1_epi8((char)(-128 + 26)));
-	unsigned	 m, b;
+	__m128i		 dot;
 
 	v = _mm_or_si128(v, _mm_and_si128(up, _mm_set1_epi8(0x20)));
 	_mm_storeu_si128((__m128i *)&x->c[2 * J], _mm_shuffle_epi32(v, 0x4e));
 	x->f[2 * J + 1] = nh_mix(x->f[2 * J], x->c[2 * J]);
 	x->f[2 * J + 2] = nh_mix(x->f[2 * J + 1], x->c[2 * J + 1]);
-	m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v,
-	    _mm_set1_epi8('.')));
-	/* the highest byte is the rightmost: shortest suffix first */
-	for (; m != 0; m ^= 1u << b) {
-		b = 31 - (unsigned)__builtin_clz(m);
-		x->suf[nd++] = (uint16_t)(16 * J + 15 - b);
-	}
-	return nd;
+	dot = _mm_cmpeq_epi8(v, _mm_set1_epi8('.'));
+	x->dots[J] = (uint16_t)_mm_movemask_epi8(dot);
+	return _mm_sub_epi8(count, dot);	/* a dot is -1 */
 }
 
 /* s[0 .. n), n <= POL_NAME_MAX. */
-static void
+static HOT void
 nw_scan(struct nscan *x, const char *s, size_t n)
 {
-	size_t	 J, nd = 0;
+	__m128i		 count = _mm_setzero_si128();
+	size_t		 J;
+	u128		 l;
 
 	x->f[0] = NH_SEED;
 	for (J = 0; 16 * J + 16 <= n; J++)
-		nd = nw_pair(x, nd, J, _mm_loadu_si128((const __m128i *)(s +
-		    n - 16 * J - 16)));
-	if (n % 16 != 0)
-		nd = nw_pair(x, nd, J, _mm_set_epi64x(
-		    (long long)nw_chunk(s, n, 2 * J),
-		    n % 16 > 8 ? (long long)nw_chunk(s, n, 2 * J + 1) : 0));
-	x->ndots = nd;
+		count = nw_pair(x, J, _mm_loadu_si128((const __m128i *)(s +
+		    n - 16 * J - 16)), count);
+	if (n % 16 != 0) {
+		l = nw_left(s, n, n % 16);
+		count = nw_pair(x, J++, _mm_set_epi64x((long long)(l >> 64),
+		    (long long)l), count);
+	}
+	_mm_storeu_si128((__m128i *)&x->c[2 * J], _mm_setzero_si128());
+	count = _mm_sad_epu8(count, _mm_setzero_si128());
+	x->ndots = (size_t)_mm_cvtsi128_si64(count) +
+	    (size_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(count, count));
 }
 #else
 /* 'A'..'Z' become 'a'..'z' in each byte; other bytes are kept. */
@@ -158,45 +176,38 @@ nw_lower(uint64_t x)
 	return x | (up >> 2);
 }
 
-/* 0x80 in each byte of x that is a '.', 0 elsewhere. */
-static inline uint64_t
+/* Bit i set if byte i of x is a '.'. */
+static inline unsigned
 nw_dots(uint64_t x)
 {
 	uint64_t z = x ^ ('.' * W_01);
 
-	return ~(((z & W_7F) + W_7F) | z) & W_80;
-}
-
-/*
- * The dots of chunk j: the length of the suffix after each, shortest first
- * (the byte swap puts the chunk's rightmost byte lowest).
- */
-static inline size_t
-nw_suffixes(uint16_t *suf, size_t nd, uint64_t c, size_t j)
-{
-	uint64_t d;
-
-	for (d = __builtin_bswap64(nw_dots(c)); d != 0; d &= d - 1)
-		suf[nd++] = (uint16_t)(8 * j +
-		    (size_t)(__builtin_ctzll(d) >> 3));
-	return nd;
+	z = ~(((z & W_7F) + W_7F) | z) & W_80;
+	return (unsigned)(((z >> 7) * 0x0102040810204080ULL) >> 56);
 }
 
 /* s[0 .. n), n <= POL_NAME_MAX. */
-static void
+static HOT void
 nw_scan(struct nscan *x, const char *s, size_t n)
 {
-	size_t		 j, nd = 0;
+	size_t		 j;
 	uint64_t	 c;
+	unsigned	 d;
 
 	x->f[0] = NH_SEED;
+	x->ndots = 0;
 	for (j = 0; 8 * j < n; j++) {
 		c = nw_lower(nw_chunk(s, n, j));
 		x->c[j] = c;
 		x->f[j + 1] = nh_mix(x->f[j], c);
-		nd = nw_suffixes(x->suf, nd, c, j);
+		d = nw_dots(c);
+		x->ndots += (size_t)__builtin_popcount(d);
+		if (j % 2 == 0)
+			x->dots[j / 2] = (uint16_t)(d << 8);
+		else
+			x->dots[j / 2] |= (uint16_t)d;
 	}
-	x->ndots = nd;
+	x->c[j] = x->c[j + 1] = 0;
 }
 #endif
 
@@ -204,32 +215,35 @@ nw_scan(struct nscan *x, const char *s, size_t n)
 static inline uint64_t
 nw_hash(const struct nscan *x, size_t L)
 {
-	uint64_t p = L % 8 ? nw_top(x->c[L / 8], L % 8) : 0;
-
-	return nh_final(nh_mix(x->f[L / 8], p) ^ L);
-}
-
-static inline uint64_t
-nent_chunk(const struct nent *e, size_t j)
-{
-	return j < NENT_INL / 8 ? e->tail[j] : nw_chunk(e->name, e->len, j);
+	return nh_final(x->f[L / 8] ^ (x->c[L / 8] & nw_top[L % 8]) ^ L);
 }
 
 /* Is entry e the suffix of L bytes? */
-static inline int
+static HOT int
 nent_is(const struct nent *e, uint64_t h, const struct nscan *x, size_t L)
 {
-	size_t	 j;
+	uint64_t	 d;
+	size_t		 j;
 
 	if (e->h != h || e->len != L)
 		return 0;
+	if (L <= NENT_INL) {
+		/* straight: the zero pair covers chunks past the name */
+		d = (x->c[0] & nw_top[L >= 8 ? 8 : L]) ^ e->tail[0];
+		d |= (x->c[1] & nw_top[L >= 16 ? 8 : L > 8 ? L - 8 : 0]) ^
+		    e->tail[1];
+		d |= (x->c[2] & nw_top[L > 16 ? L - 16 : 0]) ^ e->tail[2];
+		return d == 0;
+	}
 	for (j = 0; j < L / 8; j++)
-		if (x->c[j] != nent_chunk(e, j))
+		if (x->c[j] != (j < NENT_INL / 8 ? e->tail[j] :
+		    nw_chunk(e->name, L, j)))
 			return 0;
-	return L % 8 == 0 || nw_top(x->c[j], L % 8) == nent_chunk(e, j);
+	return L % 8 == 0 ||
+	    (x->c[j] & nw_top[L % 8]) == nw_chunk(e->name, L, j);
 }
 
-static inline const struct nent *
+static HOT const struct nent *
 ntab_find(const struct ntab *t, const struct nscan *x, size_t L)
 {
 	const struct nslot	*s;
@@ -344,7 +358,9 @@ labels_set(uint64_t *mask, const char *name)
 static inline int
 labels_has(const uint64_t *mask, size_t n)
 {
-	return n < 128 && ((mask[n / 64] >> (n % 64)) & 1);
+	if (n < 64)
+		return (mask[0] >> n) & 1;
+	return n < 128 && ((mask[1] >> (n - 64)) & 1);
 }
 
 /* The largest m <= n in `mask`, 0 if none. */
@@ -402,7 +418,7 @@ ntab_finish(struct ntab *t)
 }
 
 /* Takes entry `e`'s rules of kind base+list for `port` into best[]. */
-static void
+static HOT void
 nent_take(const struct ntab *t, const struct nent *e, int base,
     uint16_t port, rref best[2])
 {
@@ -425,7 +441,8 @@ ntab_lookup(const struct ntab *t, const char *s, size_t len, uint16_t port,
 {
 	struct nscan		 x;
 	const struct nent	*e;
-	size_t			 start, n, nl, i, top, L;
+	size_t			 start, n, nl, i, top, L, J = 0;
+	unsigned		 m, b;
 	int			 kind;
 
 	best[0] = best[1] = 0;
@@ -438,7 +455,7 @@ ntab_lookup(const struct ntab *t, const char *s, size_t len, uint16_t port,
 	 * POL_NAME_MAX bytes can hold a matching suffix. Suffixes are met
 	 * shortest first: later (longer) matches replace earlier ones, and
 	 * the whole name comes last. Only label counts some rule has are
-	 * probed.
+	 * probed, and the dots are walked only that far.
 	 */
 	start = len > POL_NAME_MAX ? len - POL_NAME_MAX : 0;
 	n = len - start;
@@ -447,10 +464,17 @@ ntab_lookup(const struct ntab *t, const char *s, size_t len, uint16_t port,
 	top = labels_top(t->wild_labels, start == 0 ? nl - 1 : nl);
 	if (start == 0 && labels_has(t->exact_labels, nl))
 		top = nl;
+	m = n > 0 ? x.dots[0] : 0;
 	for (i = 1; i <= top; i++) {
 		if (i < nl) {
+			/* the i-th dot from the right: pair J's highest
+			 * byte is its rightmost */
+			while (m == 0)
+				m = x.dots[++J];
+			b = 31 - (unsigned)__builtin_clz(m);
+			m ^= 1u << b;
+			L = 16 * J + 15 - b;
 			/* a wildcard needs a byte in front of the dot */
-			L = x.suf[i - 1];
 			if (!labels_has(t->wild_labels, i) || start + n - L < 2)
 				continue;
 			kind = NK_WILD_DENY;

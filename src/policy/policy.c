@@ -382,12 +382,6 @@ name_could_matter(const struct policy *p, const struct pol_decision *d)
 	return p->name_rules[POL_ALLOW];
 }
 
-static const struct pol_rule *
-ref_rule(const struct policy *p, enum pol_list l, rref r)
-{
-	return r == 0 ? NULL : &p->rules[l][r - 1];
-}
-
 /* The address as a lookup key; IPv4-mapped IPv6 is IPv4. */
 struct akey {
 	int		 family;	/* 4, 6, or 0: none */
@@ -439,85 +433,71 @@ void
 policy_eval(const struct policy *p, const struct pol_guard *g,
     const struct pol_target *t, struct pol_decision *d)
 {
-	rref			 abest[2] = { 0, 0 }, nbest[2], gbest[2];
-	rref			 nref[2] = { 0, 0 };
+	rref			 a[2] = { 0, 0 }, nb[2], gb[2], nallow = 0;
 	const struct pport	*pp = NULL;
 	struct akey		 k;
 	size_t			 i;
-	int			 l, firstname[2] = { -1, -1 };
+	int			 fallow = -1;
 
 	akey_init(&k, t);
-	d->name_matters = 0;
 	if (p != NULL) {
-		akey_lookup(&p->v4, &p->v6, &k, t->port, abest);
-		if (abest[POL_DENY] != 0) {
+		akey_lookup(&p->v4, &p->v6, &k, t->port, a);
+		if (a[POL_DENY] != 0) {
 			decide(d, POL_BLOCKED, POL_BY_RULE,
-			    ref_rule(p, POL_DENY, abest[POL_DENY]), -1);
+			    &p->rules[POL_DENY][a[POL_DENY] - 1], -1);
 			goto out;
 		}
-		for (i = 0; i < t->nnames && firstname[POL_DENY] < 0; i++) {
+		/* the first name with a deny rule decides; remember the
+		 * first with an allow rule */
+		for (i = 0; i < t->nnames && p->names.ne != 0; i++) {
 			ntab_lookup(&p->names, t->names[i].s, t->names[i].len,
-			    t->port, nbest);
-			for (l = 0; l < 2; l++)
-				if (nbest[l] != 0 && firstname[l] < 0) {
-					firstname[l] = (int)i;
-					nref[l] = nbest[l];
-				}
-		}
-		if (firstname[POL_DENY] >= 0) {
-			decide(d, POL_BLOCKED, POL_BY_RULE,
-			    ref_rule(p, POL_DENY, nref[POL_DENY]),
-			    firstname[POL_DENY]);
-			goto out;
+			    t->port, nb);
+			if (nb[POL_DENY] != 0) {
+				decide(d, POL_BLOCKED, POL_BY_RULE,
+				    &p->rules[POL_DENY][nb[POL_DENY] - 1],
+				    (int)i);
+				goto out;
+			}
+			if (nb[POL_ALLOW] != 0 && fallow < 0) {
+				fallow = (int)i;
+				nallow = nb[POL_ALLOW];
+			}
 		}
 		if (t->port != 0 && p->nanyports != 0)
 			pp = pport_find(p->anyports, p->nanyports, t->port);
 		if (pp != NULL && pp->r[POL_DENY] != 0) {
 			decide(d, POL_BLOCKED, POL_BY_RULE,
-			    ref_rule(p, POL_DENY, pp->r[POL_DENY]), -1);
+			    &p->rules[POL_DENY][pp->r[POL_DENY] - 1], -1);
 			goto out;
 		}
 	}
 	if (g != NULL) {
-		akey_lookup(&g->v4, &g->v6, &k, 0, gbest);
-		if (gbest[POL_DENY] != 0) {
+		akey_lookup(&g->v4, &g->v6, &k, 0, gb);
+		if (gb[POL_DENY] != 0) {
 			decide(d, POL_BLOCKED, POL_BY_GUARD,
-			    &g->rules[gbest[POL_DENY] - 1], -1);
+			    &g->rules[gb[POL_DENY] - 1], -1);
 			goto out;
 		}
 	}
-	if (p == NULL) {
+	if (p == NULL)
 		decide(d, POL_PERMITTED, POL_BY_DEFAULT, NULL, -1);
-		goto out;
-	}
-	if (abest[POL_ALLOW] != 0) {
+	else if (a[POL_ALLOW] != 0)
 		decide(d, POL_PERMITTED, POL_BY_RULE,
-		    ref_rule(p, POL_ALLOW, abest[POL_ALLOW]), -1);
-		goto out;
-	}
-	/* The deny scan stopped early only if it found a deny: all names
-	 * were looked up, so firstname[POL_ALLOW] is final. */
-	if (firstname[POL_ALLOW] >= 0) {
+		    &p->rules[POL_ALLOW][a[POL_ALLOW] - 1], -1);
+	else if (fallow >= 0)
 		decide(d, POL_PERMITTED, POL_BY_RULE,
-		    ref_rule(p, POL_ALLOW, nref[POL_ALLOW]),
-		    firstname[POL_ALLOW]);
-		goto out;
-	}
-	if (pp != NULL && pp->r[POL_ALLOW] != 0) {
+		    &p->rules[POL_ALLOW][nallow - 1], fallow);
+	else if (pp != NULL && pp->r[POL_ALLOW] != 0)
 		decide(d, POL_PERMITTED, POL_BY_RULE,
-		    ref_rule(p, POL_ALLOW, pp->r[POL_ALLOW]), -1);
-		goto out;
-	}
-	if (p->any[POL_ALLOW] != 0) {
+		    &p->rules[POL_ALLOW][pp->r[POL_ALLOW] - 1], -1);
+	else if (p->any[POL_ALLOW] != 0)
 		decide(d, POL_PERMITTED, POL_BY_RULE,
-		    ref_rule(p, POL_ALLOW, p->any[POL_ALLOW]), -1);
-		goto out;
-	}
-	decide(d, policy_default_blocks(p) ? POL_BLOCKED : POL_PERMITTED,
-	    POL_BY_DEFAULT, NULL, -1);
+		    &p->rules[POL_ALLOW][p->any[POL_ALLOW] - 1], -1);
+	else
+		decide(d, policy_default_blocks(p) ? POL_BLOCKED :
+		    POL_PERMITTED, POL_BY_DEFAULT, NULL, -1);
 out:
-	if (t->nnames == 0)
-		d->name_matters = name_could_matter(p, d);
+	d->name_matters = t->nnames == 0 ? name_could_matter(p, d) : 0;
 }
 
 /* ---- the reference: every rule, in order ---- */

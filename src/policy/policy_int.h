@@ -116,16 +116,80 @@ int	atrie_add(struct atrie *, u128 key, unsigned len, uint16_t port,
 	    enum pol_list, rref);
 /* Call once after the last atrie_add. */
 int	atrie_finish(struct atrie *);
+void	arange_ports(const struct atrie *, const struct arange *,
+	    uint16_t port, rref best[2]);
+
+/* Sorted port lists: shared by both structures. */
+const struct pport *pport_find(const struct pport *, uint32_t n,
+	    uint16_t port);
+
 /*
  * Most specific match per list for `key` and `port`: writes refs to best[2]
  * (0 = no match). A longer prefix wins, then a port rule over an any-port
  * rule of the same prefix. atrie_lookup4 for a trie of maxlen 32 (the
- * address in host order), atrie_lookup for 128.
+ * address in host order), atrie_lookup for 128. Inline: they are most of
+ * an evaluation's address work.
  */
-void	atrie_lookup4(const struct atrie *, uint32_t key, uint16_t port,
-	    rref best[2]);
-void	atrie_lookup(const struct atrie *, u128 key, uint16_t port,
-	    rref best[2]);
+static inline void
+arange_take(const struct atrie *t, uint32_t ri, uint16_t port, rref best[2])
+{
+	const struct arange *r = &t->r[ri];
+
+	best[0] = r->any[0];
+	best[1] = r->any[1];
+	if (r->pnode != 0 && port != 0)
+		arange_ports(t, r, port, best);
+}
+
+static inline void
+atrie_lookup4(const struct atrie *t, uint32_t key, uint16_t port,
+    rref best[2])
+{
+	const struct atab	*tb;
+	uint32_t		 e = t->root, lo, n, i;
+
+	while ((e & 3) == AE_TABLE) {
+		tb = &t->tab[e >> 2];
+		if ((key & tb->mask4) != tb->prefix4) {
+			e = (key < tb->prefix4 ? tb->below : tb->above) << 2;
+			break;
+		}
+		e = t->ent[tb->first + ((key << tb->skip) >> tb->shift)];
+	}
+	if ((e & 3) == AE_LIST) {
+		lo = e >> 5;
+		n = ((e >> 2) & 7) + 2;
+		for (i = 1; i < n && t->start4[lo + i] <= key; i++)
+			;
+		e = (lo + i - 1) << 2;
+	}
+	arange_take(t, e >> 2, port, best);
+}
+
+static inline void
+atrie_lookup(const struct atrie *t, u128 key, uint16_t port, rref best[2])
+{
+	const struct atab	*tb;
+	uint32_t		 e = t->root, lo, n, i;
+
+	while ((e & 3) == AE_TABLE) {
+		tb = &t->tab[e >> 2];
+		if ((key & tb->mask) != tb->prefix) {
+			e = (key < tb->prefix ? tb->below : tb->above) << 2;
+			break;
+		}
+		e = t->ent[tb->first + (uint32_t)((key << tb->skip) >>
+		    tb->shift)];
+	}
+	if ((e & 3) == AE_LIST) {
+		lo = e >> 5;
+		n = ((e >> 2) & 7) + 2;
+		for (i = 1; i < n && t->start[lo + i] <= key; i++)
+			;
+		e = (lo + i - 1) << 2;
+	}
+	arange_take(t, e >> 2, port, best);
+}
 
 /* Name table: one entry per distinct name (hostname or wildcard suffix). */
 enum { NK_EXACT_DENY, NK_EXACT_ALLOW, NK_WILD_DENY, NK_WILD_ALLOW };
@@ -177,9 +241,5 @@ int	ntab_finish(struct ntab *);
  */
 void	ntab_lookup(const struct ntab *, const char *s, size_t len,
 	    uint16_t port, rref best[2]);
-
-/* Sorted port lists: shared by both structures. */
-const struct pport *pport_find(const struct pport *, uint32_t n,
-	    uint16_t port);
 
 #endif
