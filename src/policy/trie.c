@@ -330,7 +330,7 @@ atrie_finish(struct atrie *t)
  * A port rule at a node from r->pnode up beats the range's any-port rule
  * of its list if its prefix is as long or longer; the deepest wins.
  */
-static void
+void
 arange_ports(const struct atrie *t, const struct arange *r, uint16_t port,
     rref best[2])
 {
@@ -353,65 +353,4 @@ arange_ports(const struct atrie *t, const struct arange *r, uint16_t port,
 			}
 		}
 	}
-}
-
-static inline void
-arange_take(const struct atrie *t, uint32_t ri, uint16_t port, rref best[2])
-{
-	const struct arange *r = &t->r[ri];
-
-	best[0] = r->any[0];
-	best[1] = r->any[1];
-	if (r->pnode != 0 && port != 0)
-		arange_ports(t, r, port, best);
-}
-
-void
-atrie_lookup4(const struct atrie *t, uint32_t key, uint16_t port,
-    rref best[2])
-{
-	const struct atab	*tb;
-	uint32_t		 e = t->root, lo, n, i;
-
-	while ((e & 3) == AE_TABLE) {
-		tb = &t->tab[e >> 2];
-		if ((key & tb->mask4) != tb->prefix4) {
-			e = (key < tb->prefix4 ? tb->below : tb->above) << 2;
-			break;
-		}
-		e = t->ent[tb->first + ((key << tb->skip) >> tb->shift)];
-	}
-	if ((e & 3) == AE_LIST) {
-		lo = e >> 5;
-		n = ((e >> 2) & 7) + 2;
-		for (i = 1; i < n && t->start4[lo + i] <= key; i++)
-			;
-		e = (lo + i - 1) << 2;
-	}
-	arange_take(t, e >> 2, port, best);
-}
-
-void
-atrie_lookup(const struct atrie *t, u128 key, uint16_t port, rref best[2])
-{
-	const struct atab	*tb;
-	uint32_t		 e = t->root, lo, n, i;
-
-	while ((e & 3) == AE_TABLE) {
-		tb = &t->tab[e >> 2];
-		if ((key & tb->mask) != tb->prefix) {
-			e = (key < tb->prefix ? tb->below : tb->above) << 2;
-			break;
-		}
-		e = t->ent[tb->first + (uint32_t)((key << tb->skip) >>
-		    tb->shift)];
-	}
-	if ((e & 3) == AE_LIST) {
-		lo = e >> 5;
-		n = ((e >> 2) & 7) + 2;
-		for (i = 1; i < n && t->start[lo + i] <= key; i++)
-			;
-		e = (lo + i - 1) << 2;
-	}
-	arange_take(t, e >> 2, port, best);
 }
