@@ -152,32 +152,50 @@ check "... side by side (${t} ms in all)" '[ $t -lt 6000 ]' "took $t ms"
 check "... while a healthz answered at once (${th} ms)" '[ "$ST" = 200 ] && [ $th -lt 500 ]' \
     "got $ST after $th ms"
 
-# 10 creates at once, then 10 destroys at once.
+# 100 clients at once: 25 creates and 75 execs; then 25 destroys at once.
 i=0
-while [ $i -lt 10 ]; do
-	curl -sS --unix-socket "$SOCK" -H 'Content-Type: application/json' \
-	    -d "{\"id\":\"p$i\",\"networkProfile\":\"openai\"}" -o /dev/null \
-	    -w '%{http_code}\n' http://localhost/v1/sandboxes >"$T/cr.$i" &
-	pids2="${pids2:-} $!"
+pids2=''
+while [ $i -lt 100 ]; do
+	if [ $((i % 4)) = 0 ]; then
+		curl -sS --unix-socket "$SOCK" -H 'Content-Type: application/json' \
+		    -d "{\"id\":\"p$i\",\"networkProfile\":\"openai\"}" -o /dev/null \
+		    -w '%{http_code}\n' http://localhost/v1/sandboxes >"$T/cr.$i" &
+	else
+		sb=live
+		[ $((i % 2)) = 0 ] && sb=c2
+		curl -sS --unix-socket "$SOCK" -H 'Content-Type: application/json' \
+		    -d "{\"cmd\":[\"echo\",\"x$i\"]}" \
+		    "http://localhost/v1/sandboxes/$sb/exec" >"$T/ex.$i" &
+	fi
+	pids2="$pids2 $!"
 	i=$((i + 1))
 done
 wait $pids2
 api GET /v1/sandboxes
 n=$(python3 -c 'import json,sys; print(len([s for s in json.load(open(sys.argv[1]))["sandboxes"]
 if s["id"].startswith("p")]))' "$BODYF")
-check "10 concurrent creates: 10 sandboxes" '[ "$(cat "$T"/cr.* | grep -c 201)" = 10 ] && [ "$n" = 10 ]' \
-    "$(cat "$T"/cr.* | tr '\n' ' '), listed $n"
+check "100 at once: 25 creates answered 201, 25 sandboxes listed" \
+    '[ "$(cat "$T"/cr.* | grep -c 201)" = 25 ] && [ "$n" = 25 ]' \
+    "$(cat "$T"/cr.* | sort | uniq -c | tr '\n' ' '), listed $n"
+n=0
+for f in "$T"/ex.*; do
+	i=${f##*.}
+	grep -q "\"stdout\":\"x$i\\\\n\"" "$f" && n=$((n + 1))
+done
+check "100 at once: 75 execs answered, each its own output" '[ $n = 75 ]' \
+    "$n of 75: $(cat "$T/ex.1")"
 i=0
-while [ $i -lt 10 ]; do
+pids3=''
+while [ $i -lt 100 ]; do
 	curl -sS --unix-socket "$SOCK" -X DELETE -o /dev/null -w '%{http_code}\n' \
 	    "http://localhost/v1/sandboxes/p$i" >"$T/cr.$i" &
-	pids3="${pids3:-} $!"
-	i=$((i + 1))
+	pids3="$pids3 $!"
+	i=$((i + 4))
 done
 wait $pids3
-check "10 concurrent destroys: 204 each, their namespaces gone" \
-    '[ "$(cat "$T"/cr.* | grep -c 204)" = 10 ] && [ "$(runner_left | wc -w)" = 3 ]' \
-    "$(cat "$T"/cr.* | tr '\n' ' '); left: $(runner_left)"
+check "25 destroys at once: 204 each, their namespaces gone" \
+    '[ "$(cat "$T"/cr.* | grep -c 204)" = 25 ] && [ "$(runner_left | wc -w)" = 3 ]' \
+    "$(cat "$T"/cr.* | sort | uniq -c | tr '\n' ' '); left: $(runner_left)"
 
 d_stop
 check "SIGTERM: exit 0 (no leak under ASan)" '[ "$DRC" = 0 ]' "exit $DRC: $(tail -5 "$T/daemon.log")"
