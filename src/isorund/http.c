@@ -416,7 +416,8 @@ follow_row(void *arg, const struct audit_row *row)
 		p.events = POLLOUT;
 		return poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP));
 	}
-	if ((s = row_json(row, &n)) == NULL)
+	/* A steady flow never lets audit_follow() call with NULL. */
+	if (sbx_is_stopping(fo->fo_h->h_d) || (s = row_json(row, &n)) == NULL)
 		return 1;
 	s[n] = '\n';
 	rc = write_all(fo->fo_fd, s, n + 1) == -1;

@@ -471,11 +471,12 @@ sbx_create(struct isorund *d, const struct api_create *req, json_t **out,
 	ds->ds_creating = false;
 	d->d_count++;
 	*out = dsb_json(ds);
-	pthread_mutex_unlock(&d->d_lock);
+	/* Under the lock: once it is released a DELETE may free `ds`. */
 	log_info("created sandbox %s (slot %u, image %s, %s %s)", ds->ds_id,
 	    ds->ds_rec.rc_slot, ds->ds_rec.rc_image, ds->ds_rec.rc_profile ?
 	    "profile" : "rules", ds->ds_rec.rc_profile ? ds->ds_rec.rc_profile :
 	    ds->ds_mode);
+	pthread_mutex_unlock(&d->d_lock);
 	if (*out == NULL)
 		return api_error_set(err, API_INTERNAL, "out of memory");
 	return 0;
