@@ -70,11 +70,25 @@ struct anode {
 					   index + 1, 0 = none */
 };
 
-struct arange {
+struct arange {			/* while building */
 	rref		 any[2];	/* most specific any-port rule per list */
 	uint32_t	 pnode;		/* deepest node with port rules that
 					   could win here, index + 1, 0 = none */
 	uint8_t		 alen[2];	/* prefix length of any[l] */
+};
+
+/* For lookups: a range's first key next to its rules, so the search of a
+ * short list ends on the line it reads. */
+struct arange4 {
+	uint32_t	 start;
+	rref		 any[2];
+	uint32_t	 pnode;
+};
+
+struct arange6 {
+	u128		 start;
+	rref		 any[2];
+	uint32_t	 pnode;
 };
 
 /* An index table: entries for the bits after a skipped common prefix. */
@@ -99,10 +113,10 @@ struct atrie {
 	struct pports	 ports;	/* slots: [POL_DENY], [POL_ALLOW] */
 	/* the index, built by atrie_finish() */
 	uint32_t	 root;
-	struct arange	*r;
+	struct arange4	*r4;		/* IPv4 ranges */
+	struct arange6	*r6;		/* IPv6 ranges */
+	uint8_t		(*alen)[2];	/* arange.alen, for the port walk */
 	size_t		 nr;
-	uint32_t	*start4;	/* IPv4: first key of each range */
-	u128		*start;		/* IPv6 */
 	struct atab	*tab;
 	size_t		 ntab;
 	uint32_t	*ent;
@@ -116,7 +130,7 @@ int	atrie_add(struct atrie *, u128 key, unsigned len, uint16_t port,
 	    enum pol_list, rref);
 /* Call once after the last atrie_add. */
 int	atrie_finish(struct atrie *);
-void	arange_ports(const struct atrie *, const struct arange *,
+void	arange_ports(const struct atrie *, uint32_t ri, uint32_t pnode,
 	    uint16_t port, rref best[2]);
 
 /* Sorted port lists: shared by both structures. */
@@ -131,21 +145,11 @@ const struct pport *pport_find(const struct pport *, uint32_t n,
  * an evaluation's address work.
  */
 static inline void
-arange_take(const struct atrie *t, uint32_t ri, uint16_t port, rref best[2])
-{
-	const struct arange *r = &t->r[ri];
-
-	best[0] = r->any[0];
-	best[1] = r->any[1];
-	if (r->pnode != 0 && port != 0)
-		arange_ports(t, r, port, best);
-}
-
-static inline void
 atrie_lookup4(const struct atrie *t, uint32_t key, uint16_t port,
     rref best[2])
 {
 	const struct atab	*tb;
+	const struct arange4	*r;
 	uint32_t		 e = t->root, lo, n, i;
 
 	while ((e & 3) == AE_TABLE) {
@@ -159,17 +163,22 @@ atrie_lookup4(const struct atrie *t, uint32_t key, uint16_t port,
 	if ((e & 3) == AE_LIST) {
 		lo = e >> 5;
 		n = ((e >> 2) & 7) + 2;
-		for (i = 1; i < n && t->start4[lo + i] <= key; i++)
+		for (i = 1; i < n && t->r4[lo + i].start <= key; i++)
 			;
 		e = (lo + i - 1) << 2;
 	}
-	arange_take(t, e >> 2, port, best);
+	r = &t->r4[e >> 2];
+	best[0] = r->any[0];
+	best[1] = r->any[1];
+	if (r->pnode != 0 && port != 0)
+		arange_ports(t, e >> 2, r->pnode, port, best);
 }
 
 static inline void
 atrie_lookup(const struct atrie *t, u128 key, uint16_t port, rref best[2])
 {
 	const struct atab	*tb;
+	const struct arange6	*r;
 	uint32_t		 e = t->root, lo, n, i;
 
 	while ((e & 3) == AE_TABLE) {
@@ -184,11 +193,15 @@ atrie_lookup(const struct atrie *t, u128 key, uint16_t port, rref best[2])
 	if ((e & 3) == AE_LIST) {
 		lo = e >> 5;
 		n = ((e >> 2) & 7) + 2;
-		for (i = 1; i < n && t->start[lo + i] <= key; i++)
+		for (i = 1; i < n && t->r6[lo + i].start <= key; i++)
 			;
 		e = (lo + i - 1) << 2;
 	}
-	arange_take(t, e >> 2, port, best);
+	r = &t->r6[e >> 2];
+	best[0] = r->any[0];
+	best[1] = r->any[1];
+	if (r->pnode != 0 && port != 0)
+		arange_ports(t, e >> 2, r->pnode, port, best);
 }
 
 /* Name table: one entry per distinct name (hostname or wildcard suffix). */

@@ -69,9 +69,9 @@ atrie_free(struct atrie *t)
 {
 	free(t->n);
 	pports_free(&t->ports);
-	free(t->r);
-	free(t->start4);
-	free(t->start);
+	free(t->r4);
+	free(t->r6);
+	free(t->alen);
 	free(t->tab);
 	free(t->ent);
 	memset(t, 0, sizeof(*t));
@@ -299,18 +299,29 @@ atrie_index(struct atrie *t)
 	if (ab_walk(&b, 0, none, 0) == -1 ||
 	    ab_index(&b, 0, b.n - 1, &t->root) == -1)
 		goto out;
-	if (t->maxlen == 32) {
-		if ((t->start4 = malloc(b.n * sizeof(*t->start4))) == NULL)
-			goto out;
-		for (i = 0; i < b.n; i++)
-			t->start4[i] = (uint32_t)(b.s[i] >> 96);
-	} else {
-		t->start = b.s;
-		b.s = NULL;
+	if ((t->alen = malloc(b.n * sizeof(*t->alen))) == NULL)
+		goto out;
+	if (t->maxlen == 32 && (t->r4 = malloc(b.n * sizeof(*t->r4))) == NULL)
+		goto out;
+	if (t->maxlen == 128 && (t->r6 = malloc(b.n * sizeof(*t->r6))) == NULL)
+		goto out;
+	for (i = 0; i < b.n; i++) {
+		t->alen[i][0] = b.r[i].alen[0];
+		t->alen[i][1] = b.r[i].alen[1];
+		if (t->r4 != NULL) {
+			t->r4[i].start = (uint32_t)(b.s[i] >> 96);
+			t->r4[i].any[0] = b.r[i].any[0];
+			t->r4[i].any[1] = b.r[i].any[1];
+			t->r4[i].pnode = b.r[i].pnode;
+		} else {
+			memset(&t->r6[i], 0, sizeof(t->r6[i]));
+			t->r6[i].start = b.s[i];
+			t->r6[i].any[0] = b.r[i].any[0];
+			t->r6[i].any[1] = b.r[i].any[1];
+			t->r6[i].pnode = b.r[i].pnode;
+		}
 	}
-	t->r = b.r;
 	t->nr = b.n;
-	b.r = NULL;
 	rc = 0;
 out:
 	free(b.s);
@@ -327,25 +338,26 @@ atrie_finish(struct atrie *t)
 }
 
 /*
- * A port rule at a node from r->pnode up beats the range's any-port rule
- * of its list if its prefix is as long or longer; the deepest wins.
+ * A port rule at a node from `pnode` up beats range ri's any-port rule of
+ * its list (in best[] on entry) if its prefix is as long or longer; the
+ * deepest wins.
  */
 void
-arange_ports(const struct atrie *t, const struct arange *r, uint16_t port,
-    rref best[2])
+arange_ports(const struct atrie *t, uint32_t ri, uint32_t pnode,
+    uint16_t port, rref best[2])
 {
 	const struct anode	*n;
 	const struct pport	*pp;
 	uint32_t		 m;
 	unsigned		 open = 3, l;
 
-	for (m = r->pnode; m != 0 && open != 0; m = n->pup) {
+	for (m = pnode; m != 0 && open != 0; m = n->pup) {
 		n = &t->n[m - 1];
 		pp = pport_find(t->ports.v + n->pfirst, n->pcount, port);
 		for (l = 0; l < 2; l++) {
 			if ((open & (1u << l)) == 0)
 				continue;
-			if (r->any[l] != 0 && n->len < r->alen[l])
+			if (best[l] != 0 && n->len < t->alen[ri][l])
 				open &= ~(1u << l);
 			else if (pp != NULL && pp->r[l] != 0) {
 				best[l] = pp->r[l];
