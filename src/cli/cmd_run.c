@@ -17,6 +17,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include "../api/client.h"
 #include "../audit/audit.h"
 #include "../policy/policy.h"
 #include "../runner/runner.h"
@@ -34,6 +40,9 @@ struct run {
 	int			 have_network;
 	unsigned		 timeout_s;
 	enum audit_show		 show;
+	int			 embedded;	/* --embedded, or a runner
+						   option was given */
+	struct cli_api		 api;
 };
 
 static const struct option run_opts[] = {
@@ -49,6 +58,8 @@ static const struct option run_opts[] = {
 	{ "profiles-dir",	required_argument,	NULL, 'P' },
 	{ "state-dir",		required_argument,	NULL, 'S' },
 	{ "ca-file",		required_argument,	NULL, 'C' },
+	{ "embedded",		no_argument,		NULL, 'E' },
+	CLI_API_OPTIONS,
 	{ "help",		no_argument,		NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
 };
@@ -65,7 +76,11 @@ cmd_run_usage(FILE *f)
 	    "[ARG]...\n\n"
 	    "Runs COMMAND in a new sandbox whose network the policy decides, "
 	    "streams its\noutput and exits with its exit code. Needs root. "
-	    "Nothing is left afterwards.\n\n"
+	    "Nothing is left afterwards.\nWhen isorund answers on its socket, "
+	    "the sandbox is the daemon's (output then\ncomes at the end); "
+	    "otherwise, or with --embedded or any of --dns-server,\n"
+	    "--ca-file, --state-dir, --profiles-dir, --audit, a runner is "
+	    "embedded here.\n\n"
 	    "  --image IMAGE       host (default), a rootfs directory, or an "
 	    "imported name\n"
 	    "  --profile NAME      a network profile ('isorun profiles'); "
@@ -85,10 +100,12 @@ cmd_run_usage(FILE *f)
 	    "  --profiles-dir DIR  profile files (default %s)\n"
 	    "  --state-dir DIR     imported images (default %s)\n"
 	    "  --ca-file FILE      PEM certificates the sandbox trusts besides "
-	    "the host's\n\n"
+	    "the host's\n"
+	    "  --embedded          never use a running isorund\n"
+	    "%s\n"
 	    "Exit status: the command's (128+N when signal N ended it), 2 for "
 	    "bad usage,\npolicy, profile or image, 1 when the runner fails.\n",
-	    "/etc/isorun/profiles.d", SB_STATE_DIR);
+	    "/etc/isorun/profiles.d", SB_STATE_DIR, cli_api_usage());
 }
 
 static int
@@ -269,8 +286,10 @@ run_parse(struct run *r, int argc, char **argv)
 				    optarg);
 			r->timeout_s = (unsigned)v;
 			break;
-		case 'D': r->dns_servers = optarg; break;
+		case 'D': r->dns_servers = optarg; r->embedded = 1; break;
+		case 'E': r->embedded = 1; break;
 		case 'A':
+			r->embedded = 1;
 			if (strcmp(optarg, "quiet") == 0)
 				r->show = SHOW_QUIET;
 			else if (strcmp(optarg, "blocked") == 0)
@@ -284,13 +303,15 @@ run_parse(struct run *r, int argc, char **argv)
 				    "want quiet, blocked, all or json",
 				    optarg);
 			break;
-		case 'P': r->profiles_dir = optarg; break;
-		case 'S': r->state_dir = optarg; break;
-		case 'C': r->ca_file = optarg; break;
+		case 'P': r->profiles_dir = optarg; r->embedded = 1; break;
+		case 'S': r->state_dir = optarg; r->embedded = 1; break;
+		case 'C': r->ca_file = optarg; r->embedded = 1; break;
 		case 'h':
 			cmd_run_usage(stdout);
 			return -1;
 		default:
+			if (cli_api_opt(&r->api, o, optarg))
+				break;
 			return cli_getopt_error("run", o, optopt,
 			    argv[optind - 1]);
 		}
@@ -304,6 +325,120 @@ run_parse(struct run *r, int argc, char **argv)
 		return cli_usage_error("run", "no COMMAND given (isorun run "
 		    "[OPTIONS] -- COMMAND [ARG]...)");
 	return CLI_OK;
+}
+
+/*
+ * 1 if isorund answers where the CLI looks for it (--socket, --url,
+ * $ISORUN_SOCKET, $ISORUN_URL, else the default socket): GET /healthz.
+ * A default socket that does not exist is no daemon, quietly.
+ */
+static int
+daemon_answers(const struct run *r)
+{
+	struct api_target	 t;
+	struct api_resp		 resp;
+	struct ir_err		 err;
+	struct stat		 st;
+	int			 up = 0;
+
+	if (api_target_env(&t, r->api.ca_socket, r->api.ca_url, &err) == -1)
+		return 0;
+	if ((t.at_socket == NULL || (stat(t.at_socket, &st) == 0 &&
+	    S_ISSOCK(st.st_mode))) &&
+	    api_call(&t, "GET", "/healthz", NULL, 0, &resp, &err) == 0) {
+		up = resp.rs_status == 200;
+		api_resp_free(&resp);
+	}
+	api_target_free(&t);
+	return up;
+}
+
+static void
+put_stream(FILE *f, json_t *v)
+{
+	if (json_is_string(v))
+		fwrite(json_string_value(v), 1, json_string_length(v), f);
+	fflush(f);
+}
+
+/*
+ * The run through isorund: create, exec, destroy. The sandbox's lifetime
+ * is bounded (timeoutMs) so that one whose `isorun run` was killed goes
+ * away by itself.
+ */
+static int
+run_daemon(struct run *r, char **cmdv, int cmdc)
+{
+	const struct cli_policy_src ps = { r->profile, r->allow.v, r->allow.n,
+	    r->deny.v, r->deny.n, r->have_network, NULL };
+	json_t		*body, *argvj, *out = NULL, *e;
+	char		 path[256], id[128];
+	unsigned	 life_s;
+	int		 rc, xrc;
+
+	if ((body = json_object()) == NULL || (argvj = json_array()) == NULL) {
+		json_decref(body);
+		cli_warnx("run: out of memory");
+		return CLI_FAIL;
+	}
+	if ((rc = cli_network_json("run", &ps, body)) != CLI_OK) {
+		json_decref(body);
+		json_decref(argvj);
+		return rc;
+	}
+	if (r->image != NULL)
+		json_object_set_new(body, "image", json_string(r->image));
+	if (r->env.n > 0) {
+		if ((e = cli_env_json("run", r->env.v, r->env.n)) == NULL) {
+			json_decref(body);
+			json_decref(argvj);
+			return CLI_USAGE;
+		}
+		json_object_set_new(body, "env", e);
+	}
+	life_s = (r->timeout_s ? r->timeout_s : 24 * 3600) + 60;
+	json_object_set_new(body, "timeoutMs",
+	    json_integer((json_int_t)life_s * 1000));
+	if ((rc = cli_api(&r->api, "run", "POST", "/v1/sandboxes", body,
+	    &out)) != CLI_OK) {
+		json_decref(argvj);
+		return rc;
+	}
+	snprintf(id, sizeof(id), "%s", cli_jstr(out, "id"));
+	json_decref(out);
+	out = NULL;
+	for (int i = 0; i < cmdc; i++)
+		json_array_append_new(argvj, json_string(cmdv[i]));
+	body = json_object();
+	if (body == NULL || json_array_size(argvj) != (size_t)cmdc) {
+		json_decref(body);
+		json_decref(argvj);
+		cli_warnx("run: the command is not valid UTF-8");
+		xrc = CLI_USAGE;
+		goto destroy;
+	}
+	json_object_set_new(body, "cmd", argvj);
+	if (r->timeout_s)
+		json_object_set_new(body, "timeoutMs",
+		    json_integer((json_int_t)r->timeout_s * 1000));
+	snprintf(path, sizeof(path), "/v1/sandboxes/%s/exec", id);
+	if ((xrc = cli_api(&r->api, "run", "POST", path, body, &out)) ==
+	    CLI_OK) {
+		put_stream(stdout, json_object_get(out, "stdout"));
+		put_stream(stderr, json_object_get(out, "stderr"));
+		if (json_is_true(json_object_get(out, "timedOut")))
+			cli_warnx("run: the command was killed after %u s "
+			    "(--timeout)", r->timeout_s);
+		xrc = (int)json_integer_value(json_object_get(out,
+		    "exitCode"));
+	}
+	json_decref(out);
+destroy:
+	snprintf(path, sizeof(path), "/v1/sandboxes/%s", id);
+	if ((rc = cli_api(&r->api, "run", "DELETE", path, NULL, NULL)) !=
+	    CLI_OK && xrc == 0)
+		xrc = rc;
+	return xrc;
 }
 
 int
@@ -329,6 +464,16 @@ cmd_run(int argc, char **argv)
 	memset(&res, 0, sizeof(res));
 	if ((rc_exit = run_parse(&r, argc, argv)) != CLI_OK) {
 		rc_exit = rc_exit == -1 ? CLI_OK : rc_exit;
+		goto done;
+	}
+	if (!r.embedded && daemon_answers(&r)) {
+		rc_exit = run_daemon(&r, argv + optind, argc - optind);
+		goto done;
+	}
+	if (r.api.ca_socket != NULL || r.api.ca_url != NULL) {
+		cli_warnx("run: no isorund answers at %s", r.api.ca_socket ?
+		    r.api.ca_socket : r.api.ca_url);
+		rc_exit = CLI_FAIL;
 		goto done;
 	}
 	ps = (struct cli_policy_src){ r.profile, r.allow.v, r.allow.n,

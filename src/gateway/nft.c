@@ -52,6 +52,7 @@ static const char ruleset_fmt[] =
 "	chain sandbox {\n"
 "		icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } "
 "ip6 hoplimit 255 accept\n"
+"		meta l4proto tcp socket transparent 1 meta mark set %#x accept\n"
 "		meta pkttype != host counter drop\n"
 "		fib daddr type { broadcast, multicast, anycast } counter drop\n"
 "		meta l4proto { tcp, udp } th dport 53 goto dns\n"
@@ -84,7 +85,7 @@ static const char ruleset_fmt[] =
 int
 gateway_ruleset(const struct gateway_config *c, char *buf, size_t len)
 {
-	return snprintf(buf, len, ruleset_fmt,
+	return snprintf(buf, len, ruleset_fmt, GW_FWMARK,
 	    c->gc_tcp_port, GW_FWMARK, c->gc_udp_port, GW_FWMARK,
 	    c->gc_dns_port, GW_FWMARK, c->gc_dns_port, GW_FWMARK,
 	    GW_FWMARK);

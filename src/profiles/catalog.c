@@ -476,7 +476,8 @@ profiles_load(const char *dir, struct ir_err *err)
 		    strerror(errno));
 		goto fail;
 	}
-	qsort(names, n, sizeof(*names), name_cmp);
+	if (n > 0)	/* qsort(NULL, 0, ...) is undefined */
+		qsort(names, n, sizeof(*names), name_cmp);
 	for (i = 0; i < n; i++) {
 		if (asprintf(&path, "%s/%s", dir, names[i]) == -1)
 			goto nomem;

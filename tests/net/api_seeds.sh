@@ -197,6 +197,30 @@ check "25 destroys at once: 204 each, their namespaces gone" \
     '[ "$(cat "$T"/cr.* | grep -c 204)" = 25 ] && [ "$(runner_left | wc -w)" = 3 ]' \
     "$(cat "$T"/cr.* | sort | uniq -c | tr '\n' ' '); left: $(runner_left)"
 
+# `isorun run` goes through the daemon when it answers (SPEC 1)
+api GET /v1/sandboxes
+before=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["sandboxes"]))' "$BODYF")
+out=$("$ISORUN" run --socket "$SOCK" --allow api.example.com -- \
+    sh -c 'curl -sS -m 5 http://api.example.com/run-via-daemon; exit 9' 2>&1)
+rc=$?
+check "isorun run through the daemon: output and exit code come back" \
+    '[ $rc = 9 ] && echo "$out" | grep -q "path=/run-via-daemon"' "rc=$rc out='$out'"
+check "isorun run through the daemon: the request reached the server" \
+    '[ "$(wlog_count "/run-via-daemon")" = 1 ]' "not in the wan log"
+out=$("$ISORUN" run --socket "$SOCK" --allow api.example.com -- \
+    curl -sS -m 3 http://allowed.test/run-via-daemon-2 2>&1)
+rc=$?
+check "isorun run through the daemon: the policy holds" \
+    '[ $rc = 6 ] && [ "$(wlog_count "/run-via-daemon-2")" = 0 ]' "rc=$rc out='$out'"
+api GET /v1/sandboxes
+n=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["sandboxes"]))' "$BODYF")
+check "isorun run through the daemon: its sandboxes are destroyed" '[ "$n" = "$before" ]' \
+    "before $before, after $n"
+err=$("$ISORUN" run --socket "$T/no-such.sock" -- true 2>&1)
+rc=$?
+check "isorun run --socket with no daemon there: exit 1 saying so" \
+    '[ $rc = 1 ] && echo "$err" | grep -q "no isorund answers"' "rc=$rc err='$err'"
+
 d_stop
 check "SIGTERM: exit 0 (no leak under ASan)" '[ "$DRC" = 0 ]' "exit $DRC: $(tail -5 "$T/daemon.log")"
 exit 0
