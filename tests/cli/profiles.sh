@@ -71,3 +71,11 @@ status "a broken override does not fall back to the built-in" 2 \
     "profile 'openai' is unavailable" \
     policy check --profiles-dir "$D" --profile openai api.openai.com
 status "profiles: extra argument" 2 "unexpected argument" profiles extra
+
+mkdir -p "$TMP/empty"
+run profiles --profiles-dir "$TMP/empty"
+if [ "$rc" -eq 0 ] && echo "$out" | grep -q '^claude-code' && [ -z "$err" ]; then
+	pass "an empty profiles directory: the built-ins, no error"
+else
+	fail "an empty profiles directory: the built-ins, no error" "exit $rc; $err"
+fi
