@@ -259,6 +259,10 @@ struct api_conf {
 	unsigned	 cf_sandbox_timeout_ms;	/* default lifetime; 0: none */
 	enum api_shutdown cf_on_shutdown;
 	char		*cf_init;		/* isorun-init; "": found */
+	char		*cf_ca_file;		/* extra CA every sandbox
+						   trusts; "": none */
+	char		*cf_image_aliases;	/* "NAME=IMAGE,..." */
+	char		*cf_sandbox_env;	/* "K=V,..." for every one */
 };
 
 struct api_conf_key {

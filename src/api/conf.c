@@ -86,6 +86,14 @@ static const struct ck keys[] = {
 	{ { "init", "PATH", "the sandbox init program (\"\": isorun-init "
 	    "beside isorund, then the libexec dirs)" }, CK_OPATH,
 	    F(cf_init), 0, 0 },
+	{ { "ca_file", "PATH", "PEM certificates every sandbox trusts besides "
+	    "the host's (\"\": none)" }, CK_OPATH, F(cf_ca_file), 0, 0 },
+	{ { "image_aliases", "NAME=IMAGE,...", "image names the API accepts "
+	    "for other images (\"\": none)" }, CK_STR, F(cf_image_aliases),
+	    0, 0 },
+	{ { "sandbox_env", "K=V,...", "environment of every sandbox; a "
+	    "create's env wins (\"\": none)" }, CK_STR, F(cf_sandbox_env),
+	    0, 0 },
 };
 #undef F
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))
@@ -141,6 +149,9 @@ api_conf_default(struct api_conf *c)
 		{ "sandbox_timeout_ms", "0" },
 		{ "on_shutdown", "keep" },
 		{ "init", "" },
+		{ "ca_file", "" },
+		{ "image_aliases", "" },
+		{ "sandbox_env", "" },
 	};
 	size_t	 i;
 

@@ -211,6 +211,7 @@ runner_config(struct isorund *d)
 	d->d_rc.rc_paths.sp_state_dir = c->cf_state_dir;
 	d->d_rc.rc_paths.sp_run_dir = c->cf_run_dir;
 	d->d_rc.rc_paths.sp_init = c->cf_init[0] ? c->cf_init : NULL;
+	d->d_rc.rc_ca_file = c->cf_ca_file[0] ? c->cf_ca_file : NULL;
 	/* The guard list splits in place: cf_guard becomes its first item. */
 	for (s = c->cf_guard; s != NULL && *s != '\0'; s = p) {
 		if ((p = strchr(s, ',')) != NULL)

@@ -419,6 +419,71 @@ create_code(const struct ir_err *e)
 	}
 }
 
+/* The image a create's name stands for (image_aliases), or the name. */
+static const char *
+image_alias(const struct isorund *d, const char *name, char *buf, size_t len)
+{
+	const char	*a, *e, *eq;
+	size_t		 n, l;
+
+	if (name == NULL)
+		return NULL;
+	n = strlen(name);
+	for (a = d->d_conf.cf_image_aliases; a != NULL && *a != '\0';
+	    a = e != NULL ? e + 1 : NULL) {
+		e = strchr(a, ',');
+		l = e != NULL ? (size_t)(e - a) : strlen(a);
+		eq = memchr(a, '=', l);
+		if (eq != NULL && (size_t)(eq - a) == n &&
+		    strncmp(a, name, n) == 0) {
+			snprintf(buf, len, "%.*s", (int)(l - n - 1), eq + 1);
+			return buf;
+		}
+	}
+	return name;
+}
+
+static void
+env_free(char **env)
+{
+	for (size_t i = 0; env != NULL && env[i] != NULL; i++)
+		free(env[i]);
+	free(env);
+}
+
+/* sandbox_env's pairs, then the create's (the later wins). */
+static char **
+env_merge(const struct isorund *d, const char *const *req)
+{
+	const char	*s = d->d_conf.cf_sandbox_env, *e;
+	char		**v;
+	size_t		 n = 0, nreq = 0, cap;
+
+	while (req != NULL && req[nreq] != NULL)
+		nreq++;
+	cap = nreq + 2;
+	for (e = s; e != NULL && *e != '\0'; e = strchr(e + 1, ','))
+		cap++;
+	if ((v = calloc(cap, sizeof(*v))) == NULL)
+		return NULL;
+	for (; s != NULL && *s != '\0'; s = e != NULL ? e + 1 : NULL) {
+		e = strchr(s, ',');
+		if ((e != NULL ? e - s : (ptrdiff_t)strlen(s)) == 0)
+			continue;
+		if ((v[n] = e != NULL ? strndup(s, (size_t)(e - s)) :
+		    strdup(s)) == NULL)
+			goto nomem;
+		n++;
+	}
+	for (size_t i = 0; i < nreq; i++)
+		if ((v[n++] = strdup(req[i])) == NULL)
+			goto nomem;
+	return v;
+nomem:
+	env_free(v);
+	return NULL;
+}
+
 int
 sbx_create(struct isorund *d, const struct api_create *req, json_t **out,
     struct api_error *err)
@@ -428,6 +493,7 @@ sbx_create(struct isorund *d, const struct api_create *req, json_t **out,
 	struct dsb			*ds;
 	struct ir_err			 e;
 	uint64_t			 life;
+	char				 image[256], **env = NULL;
 
 	if (netsel_make(d, &req->cr_net, &ns, err) == -1)
 		return -1;
@@ -435,14 +501,20 @@ sbx_create(struct isorund *d, const struct api_create *req, json_t **out,
 		netsel_free(&ns);
 		return -1;
 	}
+	if ((env = env_merge(d, (const char *const *)req->cr_env)) == NULL) {
+		api_error_set(err, API_INTERNAL, "out of memory");
+		goto fail;
+	}
 	memset(&spec, 0, sizeof(spec));
 	spec.rs_id = ds->ds_id;
-	spec.rs_image = req->cr_image;
-	spec.rs_env = (const char *const *)req->cr_env;
+	spec.rs_image = image_alias(d, req->cr_image, image, sizeof(image));
+	spec.rs_env = (const char *const *)env;
 	spec.rs_policy = ns.ns_pol;
 	spec.rs_dns_flags = ns.ns_dns_flags;
-	if ((ds->ds_rs = runner_sandbox_create(d->d_runner, &spec, &e)) ==
-	    NULL) {
+	ds->ds_rs = runner_sandbox_create(d->d_runner, &spec, &e);
+	env_free(env);
+	env = NULL;
+	if (ds->ds_rs == NULL) {
 		api_error_set(err, create_code(&e), "%s", e.msg);
 		goto fail;
 	}
@@ -485,6 +557,7 @@ fail_rs:
 		log_warnx("sandbox %s: %s", ds->ds_id, e.msg);
 	rec_unlink(d, ds->ds_id);
 fail:
+	env_free(env);
 	netsel_free(&ns);
 	unreserve(d, ds);
 	return -1;

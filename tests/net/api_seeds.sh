@@ -221,6 +221,19 @@ rc=$?
 check "isorun run --socket with no daemon there: exit 1 saying so" \
     '[ $rc = 1 ] && echo "$err" | grep -q "no isorund answers"' "rc=$rc err='$err'"
 
+# image_aliases and sandbox_env: the seeds' image on a host with no registry
+d_stop
+d_start --image-aliases python:3.12-slim=host --sandbox-env SEED_ENV=1,OTHER=2 ||
+	nok "restart with image_aliases" "isorund did not start"
+api POST /v1/sandboxes '{"id":"alias","image":"python:3.12-slim","env":{"OTHER":"3"},"networkProfile":"locked-down"}'
+check "image_aliases: python:3.12-slim accepted, reported as asked" \
+    '[ "$ST" = 201 ] && [ "$(jv image)" = python:3.12-slim ]' "got $ST $(head -c 300 "$BODYF")"
+sbexec alias 'echo "$SEED_ENV-$OTHER"; python3 -c "print(1)"'
+check "sandbox_env: every sandbox gets it, the create's env wins" \
+    '[ "$(jv stdout)" = "1-3
+1" ]' "got $(head -c 300 "$BODYF")"
+api DELETE /v1/sandboxes/alias
+
 d_stop
 check "SIGTERM: exit 0 (no leak under ASan)" '[ "$DRC" = 0 ]' "exit $DRC: $(tail -5 "$T/daemon.log")"
 exit 0
