@@ -339,7 +339,7 @@ ntab_entry(struct ntab *t, const char *name)
 		e->tail[k] = x.c[k];
 	slot_put(t->s, t->mask, e->h, t->ne);
 	t->ne++;
-	if (t->ne * 2 > t->mask + 1 && ntab_slots(t, 2 * (t->mask + 1)) == -1)
+	if (t->ne * 4 > t->mask + 1 && ntab_slots(t, 2 * (t->mask + 1)) == -1)
 		return -1;
 	return (long)(t->ne - 1);
 }

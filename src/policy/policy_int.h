@@ -232,7 +232,9 @@ struct nslot {
 };
 
 struct ntab {
-	struct nslot	*s;		/* mask + 1 slots, at most half used */
+	struct nslot	*s;		/* mask + 1 slots, at most a quarter
+					   used: a probe rarely meets another
+					   name */
 	size_t		 mask;
 	struct nent	*e;
 	size_t		 ne, cap;
