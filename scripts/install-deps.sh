@@ -6,7 +6,8 @@ PKGS="build-essential pkg-config clang libclang-rt-14-dev llvm
 libidn2-dev libjansson-dev libnftables-dev nftables libmnl-dev
 libmicrohttpd-dev libc-ares-dev libsqlite3-dev libssl-dev libarchive-dev
 libseccomp-dev dnsmasq-base iproute2 bubblewrap busybox-static curl openssl
-socat python3 python3-pip procps git openssh-client"
+socat python3 python3-pip procps git openssh-client
+nodejs$(command -v npm >/dev/null 2>&1 || echo " npm")"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
