@@ -246,9 +246,10 @@ ab_index(struct abuild *b, size_t lo, size_t hi, uint32_t *out)
 		*out = (uint32_t)lo << 5 | (uint32_t)(count - 2) << 2 | AE_LIST;
 		return 0;
 	}
-	/* about one entry per range, so memory stays linear per level */
+	/* one or two entries per range: lists stay short, memory linear
+	 * per level */
 	skip = clz128(b->s[lo + 1] ^ b->s[hi]);
-	for (bits = 1; bits < 16 && (2u << bits) <= count; bits++)
+	for (bits = 2; bits < 16 && (1u << bits) <= count; bits++)
 		;
 	if (bits > t->maxlen - skip)
 		bits = t->maxlen - skip;
