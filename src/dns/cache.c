@@ -404,13 +404,15 @@ dcache_expire(struct dcache *c, uint64_t now)
 	}
 }
 
+/* The name's list: a name has a few addresses, while an address may have
+ * thousands of names (a CDN's), and this runs for every cached answer. */
 static struct dc_link *
 link_find(const struct dc_addr *a, const struct dc_name *n)
 {
 	struct dc_link	*l;
 
-	for (l = a->a_links; l != NULL; l = l->l_anext)
-		if (l->l_name == n)
+	for (l = n->n_links; l != NULL; l = l->l_nnext)
+		if (l->l_addr == a)
 			return l;
 	return NULL;
 }
@@ -496,17 +498,16 @@ dcache_maps(struct dcache *c, uint64_t now, uint8_t family,
 {
 	char		 text[DNS_TEXT_MAX];
 	struct dc_addr	*a;
+	struct dc_name	*n;
 	struct dc_link	*l;
 	int		 tl;
 
 	if ((tl = dc_norm(name, len, text)) < 0 ||
-	    (a = addr_find(c, family, addr)) == NULL)
+	    (a = addr_find(c, family, addr)) == NULL ||
+	    (n = name_find(c, text, (size_t)tl)) == NULL ||
+	    (l = link_find(a, n)) == NULL)
 		return 0;
-	for (l = a->a_links; l != NULL; l = l->l_anext)
-		if (l->l_name->n_len == (size_t)tl &&
-		    memcmp(l->l_name->n_text, text, (size_t)tl) == 0)
-			return visible(l, now);
-	return 0;
+	return visible(l, now);
 }
 
 size_t
