@@ -158,8 +158,8 @@ test('create with no options sends {}', async () => {
 
 test('exec: a string and an argv go as cmd, options beside it, the signal not', async () => {
   seen.length = 0;
-  reply = (_q, res) => json(res, 200, RESULT);
-  const sb = await (reply = (_q, res) => json(res, 201, INFO), client().create());
+  reply = (_q, res) => json(res, 201, INFO);
+  const sb = await client().create();
   reply = (_q, res) => json(res, 200, RESULT);
   const r = await sb.exec('pip install openai');
   assert.deepEqual(r, RESULT);
