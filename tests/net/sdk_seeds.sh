@@ -107,25 +107,12 @@ python3 demo/pypi.py "$UNIVERSE_WWW" openai anthropic ||
 universe_dns_add "$U" random-site.com 203.0.113.10
 universe_dns_add "$U" metadata.google.internal 169.254.169.254
 
-# What isorund cannot be told yet is done by the examples' preload
-# (sdk/typescript/test/preload.ts) and said here.
-DX=''
-if "$ISORUND" --help 2>&1 | grep -q -- '--ca-file'; then
-	DX="$DX --ca-file $UNIVERSE_CA"
-else
-	SDK_CA_FILE=$UNIVERSE_CA
-	export SDK_CA_FILE
-	echo "# stand-in: isorund has no ca_file (the runner's rc_ca_file): the universe CA is put in each sandbox by the test's preload"
-fi
-if "$ISORUND" --help 2>&1 | grep -q -- '--image-alias'; then
-	DX="$DX --image-alias python:3.12-slim=host"
-else
-	SDK_IMAGE_MAP=python:3.12-slim=host
-	export SDK_IMAGE_MAP
-	echo "# stand-in: isorund has no image alias: the examples' python:3.12-slim is run as the host image by the test's preload"
-fi
-SDK_CREATE_ENV=PIP_BREAK_SYSTEM_PACKAGES=1,PIP_ROOT_USER_ACTION=ignore,PIP_DISABLE_PIP_VERSION_CHECK=1
-export SDK_CREATE_ENV
+# The runner's settings the seeds' world needs: the universe's CA trusted in
+# every sandbox, the seeds' image name mapped to the host image (no registry
+# here), pip's settings for Debian's pip in every sandbox. The examples'
+# preload (sdk/typescript/test/preload.ts) only records exit codes then.
+DX="--ca-file $UNIVERSE_CA --image-aliases python:3.12-slim=host
+--sandbox-env PIP_BREAK_SYSTEM_PACKAGES=1,PIP_ROOT_USER_ACTION=ignore,PIP_DISABLE_PIP_VERSION_CHECK=1"
 
 TOKEN=sdk-test-token-$$-0123456789abcdef
 (umask 077 && echo "$TOKEN" >"$T/token")
