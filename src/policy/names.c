@@ -363,26 +363,6 @@ labels_has(const uint64_t *mask, size_t n)
 	return n < 128 && ((mask[1] >> (n - 64)) & 1);
 }
 
-/* The largest m <= n in `mask`, 0 if none. */
-static inline size_t
-labels_top(const uint64_t *mask, size_t n)
-{
-	uint64_t lo = mask[0], hi = mask[1];
-
-	if (n > 127)
-		n = 127;
-	if (n < 64) {
-		lo &= ~0ULL >> (63 - n);
-		hi = 0;
-	} else
-		hi &= ~0ULL >> (127 - n);
-	if (hi != 0)
-		return 127 - (size_t)__builtin_clzll(hi);
-	if (lo != 0)
-		return 63 - (size_t)__builtin_clzll(lo);
-	return 0;
-}
-
 int
 ntab_add(struct ntab *t, const char *name, int kind, uint16_t port, rref ref)
 {
@@ -414,6 +394,11 @@ nent_span(void *ctx, uint32_t ent, uint32_t first, uint32_t count)
 int
 ntab_finish(struct ntab *t)
 {
+	size_t	 n;
+
+	for (n = 1; n < 128; n++)
+		if (labels_has(t->wild_labels, n))
+			t->wl[t->nwl++] = (uint8_t)n;
 	return pports_finish(&t->ports, nent_span, t);
 }
 
@@ -441,9 +426,8 @@ ntab_lookup(const struct ntab *t, const char *s, size_t len, uint16_t port,
 {
 	struct nscan		 x;
 	const struct nent	*e;
-	size_t			 start, n, nl, i, top, L, J = 0;
+	size_t			 start, n, nl, j, k = 0, L = 0, J = 0;
 	unsigned		 m, b;
-	int			 kind;
 
 	best[0] = best[1] = 0;
 	if (t->ne == 0)
@@ -461,33 +445,29 @@ ntab_lookup(const struct ntab *t, const char *s, size_t len, uint16_t port,
 	n = len - start;
 	nw_scan(&x, s + start, n);
 	nl = x.ndots + 1;
-	top = labels_top(t->wild_labels, start == 0 ? nl - 1 : nl);
-	if (start == 0 && labels_has(t->exact_labels, nl))
-		top = nl;
 	m = n > 0 ? x.dots[0] : 0;
-	for (i = 1; i <= top; i++) {
-		if (i < nl) {
-			/* the i-th dot from the right: pair J's highest
-			 * byte is its rightmost */
+	for (j = 0; j < t->nwl && t->wl[j] < nl; j++) {
+		/* to the wl[j]-th dot from the right: pair J's highest
+		 * byte is its rightmost */
+		for (; k < t->wl[j]; k++) {
 			while (m == 0)
 				m = x.dots[++J];
 			b = 31 - (unsigned)__builtin_clz(m);
 			m ^= 1u << b;
 			L = 16 * J + 15 - b;
-			/* a wildcard needs a byte in front of the dot */
-			if (!labels_has(t->wild_labels, i) || start + n - L < 2)
-				continue;
-			kind = NK_WILD_DENY;
-		} else if (start == 0) {
-			L = n;
-			kind = NK_EXACT_DENY;
-		} else if (start >= 2 && s[start - 1] == '.') {
-			/* the window is a suffix that follows a dot */
-			L = n;
-			kind = NK_WILD_DENY;
-		} else
-			break;
-		if ((e = ntab_find(t, &x, L)) != NULL)
-			nent_take(t, e, kind, port, best);
+		}
+		/* a wildcard needs a byte in front of the dot */
+		if (start + n - L >= 2 && (e = ntab_find(t, &x, L)) != NULL)
+			nent_take(t, e, NK_WILD_DENY, port, best);
+	}
+	if (start == 0) {
+		if (labels_has(t->exact_labels, nl) &&
+		    (e = ntab_find(t, &x, n)) != NULL)
+			nent_take(t, e, NK_EXACT_DENY, port, best);
+	} else if (j < t->nwl && t->wl[j] == nl && start >= 2 &&
+	    s[start - 1] == '.') {
+		/* the window is a suffix that follows a dot */
+		if ((e = ntab_find(t, &x, n)) != NULL)
+			nent_take(t, e, NK_WILD_DENY, port, best);
 	}
 }

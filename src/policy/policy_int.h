@@ -239,9 +239,11 @@ struct ntab {
 	struct nent	*e;
 	size_t		 ne, cap;
 	/* bit n: some exact name / wildcard suffix has n labels (n < 128),
-	 * so a lookup hashes and probes only the suffixes a rule could
-	 * match */
+	 * so a lookup probes only the suffixes a rule could match; wl
+	 * lists the wildcard ones in ascending order */
 	uint64_t	 exact_labels[2], wild_labels[2];
+	uint8_t		 wl[128];
+	size_t		 nwl;
 	struct pports	 ports;	/* slots: NK_* */
 };
 
