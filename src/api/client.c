@@ -266,10 +266,13 @@ api_resp_parse(const char *buf, size_t len, struct api_resp *r,
 	unsigned long long cl;
 
 	memset(r, 0, sizeof(*r));
+	/* `buf` is not NUL-terminated: no sscanf, three digits by hand. */
 	if (len < 12 || strncmp(buf, "HTTP/1.", 7) != 0 || buf[8] != ' ' ||
-	    sscanf(buf + 9, "%3u", &status) != 1 || status < 100 ||
-	    status > 599)
+	    buf[9] < '1' || buf[9] > '5' || buf[10] < '0' || buf[10] > '9' ||
+	    buf[11] < '0' || buf[11] > '9')
 		return err_set(err, EPROTO, "not an HTTP/1.x response");
+	status = (unsigned)(buf[9] - '0') * 100 + (unsigned)(buf[10] - '0') *
+	    10 + (unsigned)(buf[11] - '0');
 	if ((end = memmem(buf, len, "\r\n\r\n", 4)) != NULL)
 		body = end + 4;
 	else if ((end = memmem(buf, len, "\n\n", 2)) != NULL)
