@@ -68,6 +68,26 @@ check "direct IP: blocked, reported, nothing reached the server" \
     'grep -q "isorun: blocked tcp 203.0.113.11:80" "$T/err" && ! grep -q "/r04" "$WLOG"' \
     "$(cat "$T/err")"
 
+# 3b. with the real DNS view: SSH (server first) to an allowed name, named
+#     by the sandbox's own lookup; SNI spoofing goes to the resolved address
+out=$(run --allow github.com -- python3 -c '
+import socket
+s = socket.create_connection(("github.com", 22), timeout=5)
+print(s.recv(64).decode().strip())' 2>&1)
+check "SSH-like server-first protocol to an allowed name (DNS view names it)" \
+    'echo "$out" | grep -q "^SSH-2.0-wan"' "got '$out'"
+out=$(run --allow api.example.com -- sh -c 'getent hosts api.example.com >/dev/null;
+	curl -sS -k -m 5 --resolve api.example.com:443:192.0.2.12 https://api.example.com/r3c' 2>&1)
+check "SNI naming an allowed host sent to another address: served by the resolved one" \
+    'echo "$out" | grep -q "path=/r3c" && grep "\"path\":\"/r3c\"" "$WLOG" | grep -qv "192.0.2.12"' \
+    "got '$out'"
+out=$(run --allow api.example.com -- curl -sS -k -m 5 --resolve api.example.com:443:192.0.2.12 \
+    https://api.example.com/r3d 2>&1)
+rc=$?
+check "SNI of an allowed name the sandbox never looked up: blocked, nothing sent" \
+    '[ $rc -ne 0 ] && ! grep -q "/r3d" "$WLOG" && echo "$out" | grep -q "unresolved-name\|never resolved"' \
+    "rc=$rc out='$out'"
+
 # 4. exit codes and streams
 run -- sh -c 'echo to-out; echo to-err >&2; exit 7' >"$T/o" 2>"$T/e"
 rc=$?
@@ -117,10 +137,10 @@ check "--timeout: killed after 1 s, said so" \
     "rc=$rc after $((t1 - t0)) s err='$err'"
 
 # 7. locked-down: DNS refused, nothing asked upstream, nothing connects
-run --profile locked-down -- sh -c 'getent hosts github.com; curl -sS -m 3 http://192.0.2.10/r07' \
+run --profile locked-down -- sh -c 'getent hosts other.test; curl -sS -m 3 http://192.0.2.10/r07' \
     >/dev/null 2>&1
 check "locked-down: no name asked upstream, no connection made" \
-    '! grep -q github.com "$DLOG" && ! grep -q "/r07" "$WLOG"' "leaked"
+    '! grep -q other.test "$DLOG" && ! grep -q "/r07" "$WLOG"' "leaked"
 
 # 8. SIGTERM to isorun: the command gets it, everything is removed
 nsenter --net=/run/netns/"$U-host" "$I" run --dns-server 192.0.2.53 -- sh -c \
