@@ -887,24 +887,15 @@ static void
 udp_in(struct dnsview *dv)
 {
 	struct sockaddr_storage	 peer, dst;
-	char			 cbuf[GW_CMSG_SPACE];
-	struct iovec		 iov = { dv->dv_buf, sizeof(dv->dv_buf) };
-	struct msghdr		 m;
 	ssize_t			 n;
-	int			 i, slot;
+	int			 i, slot, trunc;
 
 	for (i = 0; i < DV_UDP_BATCH; i++) {
-		memset(&m, 0, sizeof(m));
-		m.msg_name = &peer;
-		m.msg_namelen = sizeof(peer);
-		m.msg_iov = &iov;
-		m.msg_iovlen = 1;
-		m.msg_control = cbuf;
-		m.msg_controllen = sizeof(cbuf);
-		if ((n = recvmsg(dv->dv_udp.e_fd, &m, MSG_DONTWAIT)) == -1)
+		if ((n = gateway_recv(dv->dv_udp.e_fd, dv->dv_buf,
+		    sizeof(dv->dv_buf), MSG_DONTWAIT, &peer, &dst,
+		    &trunc)) == -1)
 			return;
-		if (gateway_recv_origdst(&m, &dst) == -1 ||
-		    (m.msg_flags & MSG_TRUNC) ||
+		if (dst.ss_family == AF_UNSPEC || trunc ||
 		    (slot = gateway_slot_of(dv->dv_gw,
 		    (struct sockaddr *)&peer)) < 0) {
 			STAT(dv, ds_dropped);

@@ -178,14 +178,17 @@ int	gateway_origdst(int fd, struct sockaddr_storage *out,
 	    struct ir_err *err);
 
 /*
- * The destination of a datagram received with recvmsg() on a SOCK_DGRAM
- * gateway_listen() socket, from its IP_ORIGDSTADDR or IPV6_ORIGDSTADDR
- * control message (v4-mapped returned as AF_INET). Give recvmsg() at least
- * GW_CMSG_SPACE bytes of control buffer. Returns 0, or -1 if absent.
+ * One datagram from a SOCK_DGRAM gateway_listen() socket (recvmsg() with
+ * `flags`): its bytes into buf, its source into *src (as the kernel gives
+ * it: v4-mapped on the dual-stack socket), its original destination into
+ * *odst from the IP_ORIGDSTADDR / IPV6_ORIGDSTADDR control message
+ * (v4-mapped returned as AF_INET; AF_UNSPEC when absent). *trunc, if not
+ * NULL, says whether the datagram was longer than `len`. Returns its
+ * length, or -1 with errno (EAGAIN: nothing to read).
  */
-#define GW_CMSG_SPACE	128
-int	gateway_recv_origdst(const struct msghdr *msg,
-	    struct sockaddr_storage *out);
+ssize_t	gateway_recv(int fd, void *buf, size_t len, int flags,
+	    struct sockaddr_storage *src, struct sockaddr_storage *odst,
+	    int *trunc);
 
 /*
  * The ruleset gateway_create() loads, as nft text, for logs and docs.

@@ -128,26 +128,49 @@ gateway_origdst(int fd, struct sockaddr_storage *out, struct ir_err *err)
 	return 0;
 }
 
-int
-gateway_recv_origdst(const struct msghdr *msg, struct sockaddr_storage *out)
+/* Leaves *out AF_UNSPEC when the message is absent. */
+static void
+recv_origdst(struct msghdr *msg, struct sockaddr_storage *out)
 {
 	struct cmsghdr	*c;
 
 	memset(out, 0, sizeof(*out));
-	for (c = CMSG_FIRSTHDR((struct msghdr *)msg); c != NULL;
-	    c = CMSG_NXTHDR((struct msghdr *)msg, c)) {
+	for (c = CMSG_FIRSTHDR(msg); c != NULL; c = CMSG_NXTHDR(msg, c)) {
 		if (c->cmsg_level == SOL_IP && c->cmsg_type == IP_ORIGDSTADDR &&
 		    c->cmsg_len >= CMSG_LEN(sizeof(struct sockaddr_in))) {
 			memcpy(out, CMSG_DATA(c), sizeof(struct sockaddr_in));
-			return 0;
+			return;
 		}
 		if (c->cmsg_level == SOL_IPV6 &&
 		    c->cmsg_type == IPV6_ORIGDSTADDR &&
 		    c->cmsg_len >= CMSG_LEN(sizeof(struct sockaddr_in6))) {
 			memcpy(out, CMSG_DATA(c), sizeof(struct sockaddr_in6));
 			unmap(out);
-			return 0;
+			return;
 		}
 	}
-	return -1;
+}
+
+ssize_t
+gateway_recv(int fd, void *buf, size_t len, int flags,
+    struct sockaddr_storage *src, struct sockaddr_storage *odst, int *trunc)
+{
+	char		 cbuf[128];	/* one sockaddr_in6 control message */
+	struct iovec	 iov = { buf, len };
+	struct msghdr	 m;
+	ssize_t		 n;
+
+	memset(&m, 0, sizeof(m));
+	m.msg_name = src;
+	m.msg_namelen = sizeof(*src);
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	m.msg_control = cbuf;
+	m.msg_controllen = sizeof(cbuf);
+	if ((n = recvmsg(fd, &m, flags)) == -1)
+		return -1;
+	recv_origdst(&m, odst);
+	if (trunc != NULL)
+		*trunc = (m.msg_flags & MSG_TRUNC) != 0;
+	return n;
 }

@@ -60,17 +60,9 @@ flow_audit(struct loop *lp, struct flow *f, enum audit_kind kind,
 {
 	struct audit_event	 ev;
 	char			 id[PX_ID_MAX];
-	struct px_sandbox	*sb = &lp->lp_px->px_sb[f->f_slot];
 
-	pthread_mutex_lock(&sb->ps_lock);
-	memcpy(id, sb->ps_id, sizeof(id));
-	pthread_mutex_unlock(&sb->ps_lock);
-	memset(&ev, 0, sizeof(ev));
-	ev.ae_sandbox = id;
-	ev.ae_kind = kind;
-	ev.ae_proto = AUDIT_UDP;
-	px_sa_unmap(&f->f_src, &ev.ae_src);
-	px_sa_unmap(&f->f_dst, &ev.ae_dst);
+	px_audit_init(lp->lp_px, f->f_slot, kind, AUDIT_UDP, &f->f_src,
+	    &f->f_dst, id, &ev);
 	ev.ae_allowed = f->f_allowed;
 	ev.ae_rule = rule;
 	ev.ae_reason = reason;
@@ -237,28 +229,18 @@ flow_up(struct flow *f, const uint8_t *buf, size_t len)
 void
 udp_recv(struct loop *lp)
 {
-	struct sockaddr_in6	 src;
-	struct sockaddr_storage	 odst;
-	struct sockaddr_in6	 dst;
-	char			 cbuf[GW_CMSG_SPACE];
-	struct iovec		 iov = { udp_tbuf, sizeof(udp_tbuf) };
-	struct msghdr		 m;
+	struct sockaddr_storage	 ss, odst;
+	struct sockaddr_in6	 src, dst;
 	struct flow		*f;
 	ssize_t			 n;
 
 	for (int i = 0; i < UDP_BURST; i++) {
-		memset(&m, 0, sizeof(m));
-		m.msg_name = &src;
-		m.msg_namelen = sizeof(src);
-		m.msg_iov = &iov;
-		m.msg_iovlen = 1;
-		m.msg_control = cbuf;
-		m.msg_controllen = sizeof(cbuf);
-		if ((n = recvmsg(lp->lp_udpfd, &m, 0)) == -1)
+		if ((n = gateway_recv(lp->lp_udpfd, udp_tbuf, sizeof(udp_tbuf), 0,
+		    &ss, &odst, NULL)) == -1)
 			return;
-		if (src.sin6_family != AF_INET6 ||
-		    gateway_recv_origdst(&m, &odst) == -1)
+		if (ss.ss_family != AF_INET6 || odst.ss_family == AF_UNSPEC)
 			continue;
+		memcpy(&src, &ss, sizeof(src));
 		memset(&dst, 0, sizeof(dst));
 		dst.sin6_family = AF_INET6;
 		if (odst.ss_family == AF_INET) {

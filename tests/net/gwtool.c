@@ -510,20 +510,11 @@ srv_udp(struct srv *s, int l)
 {
 	struct sockaddr_storage	 peer, dst;
 	char			 buf[512], a[80], b[80];
-	char			 cbuf[GW_CMSG_SPACE];
-	struct iovec		 iov = { buf, sizeof(buf) };
-	struct msghdr		 m;
 
-	memset(&m, 0, sizeof(m));
-	m.msg_name = &peer;
-	m.msg_namelen = sizeof(peer);
-	m.msg_iov = &iov;
-	m.msg_iovlen = 1;
-	m.msg_control = cbuf;
-	m.msg_controllen = sizeof(cbuf);
-	if (recvmsg(s->lfd[l], &m, 0) == -1)
+	if (gateway_recv(s->lfd[l], buf, sizeof(buf), 0, &peer, &dst,
+	    NULL) == -1)
 		return;
-	if (gateway_recv_origdst(&m, &dst) == -1) {
+	if (dst.ss_family == AF_UNSPEC) {
 		printf("error %s: no original destination\n", lname[l]);
 		return;
 	}
