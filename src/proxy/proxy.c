@@ -96,6 +96,25 @@ px_sandbox_get(struct proxy *px, unsigned slot, char *id, unsigned *gen)
 }
 
 void
+px_audit_init(struct proxy *px, unsigned slot, enum audit_kind kind,
+    enum audit_proto proto, const struct sockaddr_in6 *src,
+    const struct sockaddr_in6 *dst, char id[PX_ID_MAX],
+    struct audit_event *ev)
+{
+	struct px_sandbox	*sb = &px->px_sb[slot];
+
+	pthread_mutex_lock(&sb->ps_lock);
+	memcpy(id, sb->ps_id, PX_ID_MAX);
+	pthread_mutex_unlock(&sb->ps_lock);
+	memset(ev, 0, sizeof(*ev));
+	ev->ae_sandbox = id;
+	ev->ae_kind = kind;
+	ev->ae_proto = proto;
+	px_sa_unmap(src, &ev->ae_src);
+	px_sa_unmap(dst, &ev->ae_dst);
+}
+
+void
 px_addr_target(const struct sockaddr_in6 *a, struct pol_target *t)
 {
 	memset(t, 0, sizeof(*t));

@@ -153,6 +153,15 @@ int		px_epoll_add(struct loop *, int fd, uint32_t events,
 /* The sandbox's policy (a reference the caller drops) and id, or NULL. */
 struct policy	*px_sandbox_get(struct proxy *, unsigned slot, char *id,
 		    unsigned *gen);
+/*
+ * Starts an audit event of the sandbox in `slot` with what every proxy
+ * event carries; `id` holds a copy of the sandbox's id for the event.
+ */
+void		 px_audit_init(struct proxy *, unsigned slot,
+		    enum audit_kind, enum audit_proto,
+		    const struct sockaddr_in6 *src,
+		    const struct sockaddr_in6 *dst, char id[PX_ID_MAX],
+		    struct audit_event *ev);
 void		 px_addr_target(const struct sockaddr_in6 *, struct pol_target *);
 void		 px_sa_unmap(const struct sockaddr_in6 *,
 		    struct sockaddr_storage *);

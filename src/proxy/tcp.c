@@ -40,17 +40,9 @@ conn_audit(struct conn *c, enum audit_kind kind, int allowed,
 {
 	struct audit_event	 ev;
 	char			 id[PX_ID_MAX];
-	struct px_sandbox	*sb = &c->c_lp->lp_px->px_sb[c->c_slot];
 
-	pthread_mutex_lock(&sb->ps_lock);
-	memcpy(id, sb->ps_id, sizeof(id));
-	pthread_mutex_unlock(&sb->ps_lock);
-	memset(&ev, 0, sizeof(ev));
-	ev.ae_sandbox = id;
-	ev.ae_kind = kind;
-	ev.ae_proto = AUDIT_TCP;
-	px_sa_unmap(&c->c_src, &ev.ae_src);
-	px_sa_unmap(&c->c_dst, &ev.ae_dst);
+	px_audit_init(c->c_lp->lp_px, c->c_slot, kind, AUDIT_TCP, &c->c_src,
+	    &c->c_dst, id, &ev);
 	if (c->c_namelen > 0) {
 		ev.ae_name = c->c_name;
 		ev.ae_namelen = c->c_namelen;
