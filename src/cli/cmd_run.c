@@ -108,19 +108,6 @@ cmd_run_usage(FILE *f)
 	    "/etc/isorun/profiles.d", SB_STATE_DIR, cli_api_usage());
 }
 
-static int
-vadd(const char ***v, size_t *n, const char *s)
-{
-	const char **nv = realloc(*v, (*n + 2) * sizeof(*nv));
-
-	if (nv == NULL)
-		return -1;
-	nv[(*n)++] = s;
-	nv[*n] = NULL;
-	*v = nv;
-	return 0;
-}
-
 /* What the command sees of the runner's decisions, on stderr. */
 static void
 run_sink(void *arg, const struct audit_event *ev)
@@ -262,12 +249,10 @@ run_parse(struct run *r, int argc, char **argv)
 		case 'a':
 		case 'd':
 		case 'e':
-			if (vadd(o == 'a' ? &r->allow.v : o == 'd' ?
+			if (cli_strv_add(o == 'a' ? &r->allow.v : o == 'd' ?
 			    &r->deny.v : &r->env.v, o == 'a' ? &r->allow.n :
-			    o == 'd' ? &r->deny.n : &r->env.n, optarg) == -1) {
-				cli_warnx("out of memory");
+			    o == 'd' ? &r->deny.n : &r->env.n, optarg) == -1)
 				return CLI_FAIL;
-			}
 			if (o != 'e')
 				r->have_network = 1;
 			else if (strchr(optarg, '=') == NULL ||
