@@ -10,6 +10,7 @@
 #include <sys/queue.h>
 #include <sys/random.h>
 
+#include "../common/file.h"
 #include "guard.h"
 #include "runner.h"
 
@@ -42,34 +43,19 @@ static const char *const ca_env[] = {
 };
 #define NCA_ENV	(sizeof(ca_env) / sizeof(ca_env[0]))
 
-/* Reads a whole small text file; NULL with err set. */
+/* A whole text file; NULL with err set (a NUL byte: not a text file). */
 static char *
 slurp(const char *path, size_t max, struct ir_err *err)
 {
-	FILE	*f;
 	char	*buf;
 	size_t	 n;
 
-	if ((f = fopen(path, "re")) == NULL) {
-		err_set(err, errno, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	if ((buf = malloc(max + 1)) == NULL) {
-		fclose(f);
-		err_set(err, ENOMEM, "%s: out of memory", path);
-		return NULL;
-	}
-	n = fread(buf, 1, max + 1, f);
-	if (ferror(f) || n > max || memchr(buf, '\0', n) != NULL) {
-		err_set(err, ferror(f) ? EIO : EINVAL, "%s: %s", path,
-		    ferror(f) ? "read error" : n > max ? "too large" :
-		    "not a text file");
-		fclose(f);
+	if ((buf = ir_read_file(path, max, &n, err)) != NULL &&
+	    memchr(buf, '\0', n) != NULL) {
 		free(buf);
+		err_set(err, EINVAL, "%s: not a text file", path);
 		return NULL;
 	}
-	fclose(f);
-	buf[n] = '\0';
 	return buf;
 }
 

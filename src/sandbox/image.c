@@ -413,7 +413,7 @@ info_load(const char *dir, const char *name, struct ir_err *err)
 		err_set(err, ENOMEM, "out of memory");
 		return NULL;
 	}
-	if ((buf = sb_read_file(path, JSON_MAX, &len, err)) == NULL) {
+	if ((buf = ir_read_file(path, JSON_MAX, &len, err)) == NULL) {
 		free(path);
 		return NULL;
 	}

@@ -276,7 +276,7 @@ state_read(struct sandbox *sb, struct ir_err *err)
 
 	if ((path = sb_join(sb->sb_dir, "state.json")) == NULL)
 		return err_set(err, ENOMEM, "out of memory");
-	buf = sb_read_file(path, STATE_MAX, &len, err);
+	buf = ir_read_file(path, STATE_MAX, &len, err);
 	if (buf == NULL) {
 		free(path);
 		return -1;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "../common/file.h"
 #include "sandbox.h"
 
 /* The paths with defaults filled in; strings are static or the caller's. */
@@ -87,10 +88,6 @@ int	sb_openat_in_root(int dirfd, const char *path, int flags, mode_t mode);
 
 /* Writes `len` bytes to `path` atomically (temp file + rename), mode 0600. */
 int	sb_write_file(const char *path, const void *buf, size_t len,
-	    struct ir_err *err);
-/* Reads all of `path` (at most `max` bytes) into a malloc'd NUL-terminated
- * buffer. */
-char	*sb_read_file(const char *path, size_t max, size_t *len,
 	    struct ir_err *err);
 
 /* Images (image.c, layer.c). */
