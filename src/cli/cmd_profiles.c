@@ -4,7 +4,6 @@
 #include "cli.h"
 
 #include <getopt.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -32,63 +31,6 @@ cmd_profiles_usage(FILE *f)
 	    "                       {name, description, mode, allow, deny, "
 	    "source}\n"
 	    "  --profiles-dir DIR   read profile files from DIR\n", PROFILES_DIR);
-}
-
-static json_t *
-rules_json(const struct profile *p, enum pol_list l)
-{
-	const char *const	*v = profile_rules(p, l);
-	json_t			*a;
-	size_t			 i;
-
-	if ((a = json_array()) == NULL)
-		return NULL;
-	for (i = 0; i < profile_nrules(p, l); i++) {
-		if (json_array_append_new(a, json_string(v[i])) == -1) {
-			json_decref(a);
-			return NULL;
-		}
-	}
-	return a;
-}
-
-static json_t *
-profile_json(const struct profile *p)
-{
-	json_t	*allow, *deny;
-
-	allow = rules_json(p, POL_ALLOW);
-	deny = rules_json(p, POL_DENY);
-	if (allow == NULL || deny == NULL) {
-		json_decref(allow);
-		json_decref(deny);
-		return NULL;
-	}
-	/* "o" hands both arrays over, even when packing fails. */
-	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:s}",
-	    "name", profile_name(p),
-	    "description", profile_description(p),
-	    "mode", pol_mode_name(profile_mode(p)),
-	    "allow", allow,
-	    "deny", deny,
-	    "source", profile_source(p));
-}
-
-static int
-print_json(const struct profiles *pc)
-{
-	json_t	*a;
-	size_t	 i;
-
-	if ((a = json_array()) == NULL)
-		return cli_json_print(NULL);
-	for (i = 0; i < profiles_count(pc); i++)
-		if (json_array_append_new(a,
-		    profile_json(profiles_at(pc, i))) == -1) {
-			json_decref(a);
-			return cli_json_print(NULL);
-		}
-	return cli_json_print(a);
 }
 
 static int
@@ -155,7 +97,7 @@ cmd_profiles(int argc, char **argv)
 	}
 	if ((pc = cli_profiles_load(dir)) == NULL)
 		return CLI_FAIL;
-	rc = json ? print_json(pc) : print_table(pc);
+	rc = json ? cli_json_print(profiles_json(pc)) : print_table(pc);
 	profiles_free(pc);
 	return rc;
 }

@@ -888,32 +888,14 @@ out:
 	return rc;
 }
 
-static json_t *
-rules_json(const struct profile *p, enum pol_list l)
-{
-	const char *const	*v = profile_rules(p, l);
-	json_t			*a;
-	size_t			 i;
-
-	if ((a = json_array()) == NULL)
-		return NULL;
-	for (i = 0; i < profile_nrules(p, l); i++)
-		if (json_array_append_new(a, json_string(v[i])) == -1) {
-			json_decref(a);
-			return NULL;
-		}
-	return a;
-}
-
 /* The same JSON as `isorun profiles --json`. */
 int
 sbx_profiles(struct isorund *d, json_t **out, struct api_error *err)
 {
 	const struct prof_diag	*dg;
-	const struct profile	*p;
 	struct profiles		*pc;
 	struct ir_err		 e;
-	json_t			*a, *allow, *deny;
+	json_t			*a;
 	size_t			 i;
 
 	if ((pc = profiles_load(d->d_conf.cf_profiles_dir, &e)) == NULL)
@@ -923,28 +905,12 @@ sbx_profiles(struct isorund *d, json_t **out, struct api_error *err)
 		dg = profiles_diag(pc, i);
 		log_warnx("profiles: %s", dg->msg);
 	}
-	if ((a = json_array()) == NULL)
-		goto nomem;
-	for (i = 0; i < profiles_count(pc); i++) {
-		p = profiles_at(pc, i);
-		allow = rules_json(p, POL_ALLOW);
-		deny = rules_json(p, POL_DENY);
-		if (allow == NULL || deny == NULL ||
-		    json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:o, "
-		    "s:o, s:s}", "name", profile_name(p), "description",
-		    profile_description(p), "mode",
-		    pol_mode_name(profile_mode(p)), "allow", allow, "deny", deny,
-		    "source", profile_source(p))) == -1) {
-			json_decref(a);
-			goto nomem;
-		}
-	}
+	a = profiles_json(pc);
 	profiles_free(pc);
+	if (a == NULL)
+		return api_error_set(err, API_INTERNAL, "out of memory");
 	*out = a;
 	return 0;
-nomem:
-	profiles_free(pc);
-	return api_error_set(err, API_INTERNAL, "out of memory");
 }
 
 bool

@@ -544,6 +544,63 @@ profiles_at(const struct profiles *pc, size_t i)
 	return i < pc->pc_nlist ? pc->pc_list[i] : NULL;
 }
 
+static json_t *
+rules_json(const struct profile *p, enum pol_list l)
+{
+	const char *const	*v = profile_rules(p, l);
+	json_t			*a;
+	size_t			 i;
+
+	if ((a = json_array()) == NULL)
+		return NULL;
+	for (i = 0; i < profile_nrules(p, l); i++) {
+		if (json_array_append_new(a, json_string(v[i])) == -1) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+static json_t *
+profile_json(const struct profile *p)
+{
+	json_t	*allow, *deny;
+
+	allow = rules_json(p, POL_ALLOW);
+	deny = rules_json(p, POL_DENY);
+	if (allow == NULL || deny == NULL) {
+		json_decref(allow);
+		json_decref(deny);
+		return NULL;
+	}
+	/* "o" hands both arrays over, even when packing fails. */
+	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:s}",
+	    "name", profile_name(p),
+	    "description", profile_description(p),
+	    "mode", pol_mode_name(profile_mode(p)),
+	    "allow", allow,
+	    "deny", deny,
+	    "source", profile_source(p));
+}
+
+json_t *
+profiles_json(const struct profiles *pc)
+{
+	json_t	*a;
+	size_t	 i;
+
+	if ((a = json_array()) == NULL)
+		return NULL;
+	for (i = 0; i < pc->pc_nlist; i++)
+		if (json_array_append_new(a, profile_json(pc->pc_list[i])) ==
+		    -1) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
 const struct profile *
 profiles_find(const struct profiles *pc, const char *name, struct ir_err *err)
 {

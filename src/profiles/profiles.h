@@ -130,6 +130,14 @@ size_t			 profiles_count(const struct profiles *);
 const struct profile	*profiles_at(const struct profiles *, size_t);
 
 /*
+ * The catalogue as a JSON array of {name, description, mode, allow, deny,
+ * source}, in catalogue order: what `isorun profiles --json` prints and
+ * GET /v1/network-profiles answers. NULL when out of memory.
+ */
+struct json_t;
+struct json_t		*profiles_json(const struct profiles *);
+
+/*
  * Returns the profile called `name`, or NULL with `err` set: an unknown
  * name (err->code ENOENT), or a name whose file has errors (code 0; the
  * message says which file and why).
