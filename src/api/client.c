@@ -398,7 +398,7 @@ api_resp_error(const struct api_resp *r, struct api_error *out)
 	c = api_code_from_name(code);
 	if (c == API_NCODES)
 		c = r->rs_status >= 500 ? API_INTERNAL : API_INVALID_ARGUMENT;
-	if (msg != NULL)
+	if (msg != NULL && msg[0] != '\0')
 		api_error_set(out, c, "%s", msg);
 	else
 		api_error_set(out, c, "HTTP status %u without an error body",

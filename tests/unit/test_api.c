@@ -751,6 +751,14 @@ t_resp_error(void)
 	T_CHECK(e.ap_code == API_INTERNAL &&
 	    strstr(e.ap_msg, "status 502") != NULL, "non-JSON: %s", e.ap_msg);
 	api_resp_free(&r);
+	/* An empty message is no message (found by fuzz_api). */
+	raw = "HTTP/1.1 400 Bad Request\r\nContent-Length: 35\r\n\r\n"
+	    "{\"error\":{\"code\":\"x\",\"message\":\"\"}}";
+	T_CHECK(api_resp_parse(raw, strlen(raw), &r, &ie) == 0, "%s", ie.msg);
+	api_resp_error(&r, &e);
+	T_CHECK(e.ap_code == API_INVALID_ARGUMENT &&
+	    strstr(e.ap_msg, "status 400") != NULL, "empty: %s", e.ap_msg);
+	api_resp_free(&r);
 }
 
 static void
