@@ -71,7 +71,7 @@ ok "load: the three loops reach the wan"
 c=0
 while [ $c -lt "$CYCLES" ]; do
 	c=$((c + 1))
-	delay=$(rand_ms 200 2500)
+	delay=$(rand_ms 1000 3000)
 	# An exec in flight at the kill.
 	curl -sS --unix-socket "$SOCK" -H 'Content-Type: application/json' \
 	    -d '{"cmd":"sleep 30"}' http://localhost/v1/sandboxes/k3/exec \
@@ -130,7 +130,7 @@ print(want, miss, int(sys.argv[3]) - last // 1000000)' "$WLOG" "$T/audit.db" "$t
 $(echo "$out" | tail -1)
 EOF
 	check "$C: all $nw k1 fetches older than 1 s are in the audit (newest row $ago ms before the kill)" \
-	    '[ "${nw:-0}" -gt 5 ] && [ "${nm:-x}" = 0 ] && [ "${ago:-9999}" -lt 1000 ]' "$out"
+	    '[ "${nw:-0}" -ge 1 ] && [ "${nm:-x}" = 0 ] && [ "${ago:-9999}" -lt 1000 ]' "$out"
 	universe_logs_reset "$U"
 
 	t0=$(now_ms)
