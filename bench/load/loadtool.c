@@ -18,10 +18,11 @@
  *	(an HTTP request with that Host is sent once connected; a 403 is
  *	expected). An attempt unanswered after SECONDS (5) is a timeout.
  *	Prints one line of outcomes and the CPU time the processes used.
- *   loadtool fetch ADDR PORT PATH [-m MAXSECONDS]
- *	one HTTP/1.1 GET per new connection, in a loop, until SIGINT, SIGTERM
- *	or MAXSECONDS; each answer's body is checked against its
- *	Content-Length. Prints counts, latency percentiles and throughput.
+ *   loadtool fetch ADDR PORT PATH [-m MAXSECONDS] [-i USEC]
+ *	one HTTP/1.1 GET per new connection, in a loop (one started every
+ *	USEC at most, if given), until SIGINT, SIGTERM or MAXSECONDS; each
+ *	answer's body is checked against its Content-Length. Prints counts,
+ *	latency percentiles and throughput.
  *   loadtool hold -n PER_NETNS [-c INFLIGHT] TARGETS NETNS...
  *	in each network namespace (a path such as /run/netns/X), PER_NETNS
  *	connections to the comma-separated ADDR:PORT TARGETS in turn, each
@@ -928,6 +929,7 @@ cmd_fetch(int argc, char **argv)
 	struct sockaddr_storage ss;
 	socklen_t	 len;
 	double		*lat = NULL, t0, t1, ts, maxs = 3600, sum_mb_s = 0;
+	double		 every = 0, next;
 	double		*mbs = NULL;
 	size_t		 n = 0, cap = 0, reqlen;
 	unsigned long long bytes = 0, errs = 0;
@@ -935,14 +937,16 @@ cmd_fetch(int argc, char **argv)
 	char		 spec[128], req[512], *buf;
 	int		 opt;
 
-	while ((opt = getopt(argc, argv, "m:")) != -1) {
+	while ((opt = getopt(argc, argv, "m:i:")) != -1) {
 		if (opt == 'm')
 			maxs = (double)num_arg(optarg, "-m", 1, 86400);
+		else if (opt == 'i')
+			every = (double)num_arg(optarg, "-i", 0, 60000000) / 1e6;
 		else
-			die("usage: fetch ADDR PORT PATH [-m MAXSECONDS]");
+			die("usage: fetch ADDR PORT PATH [-m MAXSECONDS] [-i USEC]");
 	}
 	if (argc - optind != 3)
-		die("usage: fetch ADDR PORT PATH [-m MAXSECONDS]");
+		die("usage: fetch ADDR PORT PATH [-m MAXSECONDS] [-i USEC]");
 	snprintf(spec, sizeof(spec), "%s:%s", argv[optind], argv[optind + 1]);
 	addr_parse(spec, &ss, &len);
 	reqlen = (size_t)snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\n"
@@ -952,8 +956,17 @@ cmd_fetch(int argc, char **argv)
 		die("out of memory");
 	signals_catch();
 	t0 = now_s();
+	next = t0;
 	while (!stop && now_s() - t0 < maxs) {
 		ts = now_s();
+		if (every > 0) {
+			/* A fixed cadence; a late fetch is not caught up. */
+			if (ts < next) {
+				usleep((useconds_t)((next - ts) * 1e6));
+				continue;
+			}
+			next = ts + every;
+		}
 		got = fetch_one(&ss, len, req, reqlen, buf, BODY_CHUNK);
 		t1 = now_s();
 		if (got < 0) {
