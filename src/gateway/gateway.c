@@ -257,6 +257,7 @@ gateway_create(const struct gateway_config *c, struct ir_err *err)
 	made = 1;
 	if ((gw->gw_nsfd = netns_open(gw->gw_netns, err)) == -1 ||
 	    rtnl_open(&gw->gw_rtnl, gw->gw_nsfd, gw->gw_netns, err) == -1 ||
+	    (gw->gw_nft = nft_open(gw->gw_nsfd, gw->gw_netns, err)) == NULL ||
 	    gateway_tproxy_routing(gw, err) == -1)
 		goto fail;
 
@@ -266,7 +267,7 @@ gateway_create(const struct gateway_config *c, struct ir_err *err)
 		goto fail;
 	}
 	gateway_ruleset(c, rules, (size_t)len + 1);
-	if (nft_run(gw->gw_nsfd, gw->gw_netns, rules, err) == -1) {
+	if (nft_exec(gw->gw_nft, rules, err) == -1) {
 		err_prefix(err, "load table inet " GW_NFT_TABLE);
 		goto fail;
 	}
@@ -274,6 +275,7 @@ gateway_create(const struct gateway_config *c, struct ir_err *err)
 	return gw;
 fail:
 	free(rules);
+	nft_close(gw->gw_nft);
 	rtnl_close(&gw->gw_rtnl);
 	if (gw->gw_nsfd != -1)
 		close(gw->gw_nsfd);
@@ -295,6 +297,7 @@ gateway_destroy(struct gateway *gw)
 	for (i = 0; i < gw->gw_nslots; i++)
 		if (gw->gw_slots[i] != NULL)
 			gateway_sandbox_remove(gw, gw->gw_slots[i], NULL);
+	nft_close(gw->gw_nft);
 	rtnl_close(&gw->gw_rtnl);
 	close(gw->gw_nsfd);
 	netns_del(gw->gw_netns, NULL);
@@ -321,7 +324,7 @@ sandbox_nft(struct gateway *gw, const struct gw_sandbox_info *si, int add,
 	    "%s element inet " GW_NFT_TABLE " sb4 { \"%s\" . %s }\n"
 	    "%s element inet " GW_NFT_TABLE " sb6 { \"%s\" . %s }\n",
 	    verb, si->si_ifname, a4, verb, si->si_ifname, a6);
-	if (nft_run(gw->gw_nsfd, gw->gw_netns, cmd, err) == -1) {
+	if (nft_exec(gw->gw_nft, cmd, err) == -1) {
 		err_prefix(err, "%s element \"%s\" . %s / %s in sets sb4/sb6",
 		    verb, si->si_ifname, a4, a6);
 		return -1;
@@ -372,18 +375,48 @@ sandbox_outside(struct gateway *gw, const struct gw_sandbox_info *si,
 	return 0;
 }
 
+/*
+ * The veth pair of slot si. A removed sandbox's pair goes with its
+ * namespace, later, when the kernel frees it (or never, if a process is
+ * still inside): one left over under this slot's name is deleted now.
+ */
+static int
+veth_add(struct gateway *gw, const struct gw_sandbox_info *si, int sbfd,
+    struct ir_err *err)
+{
+	struct ir_err	 e;
+
+	if (rtnl_veth_add(&gw->gw_rtnl, si->si_ifname, GW_SB_IFNAME, sbfd,
+	    &e) == 0)
+		return 0;
+	if (e.code != EEXIST ||
+	    (rtnl_link_del(&gw->gw_rtnl, si->si_ifname, &e) == -1 &&
+	    e.code != ENODEV) ||
+	    rtnl_veth_add(&gw->gw_rtnl, si->si_ifname, GW_SB_IFNAME, sbfd,
+	    &e) == -1) {
+		if (err != NULL)
+			*err = e;
+		return -1;
+	}
+	return 0;
+}
+
 struct gw_sandbox *
 gateway_sandbox_add(struct gateway *gw, struct ir_err *err)
 {
 	struct gw_sandbox	*sb;
 	struct gw_sandbox_info	*si;
-	unsigned		 slot;
+	unsigned		 i, slot = 0;
 	int			 sbfd = -1, made_ns = 0, made_veth = 0;
 
-	for (slot = 0; slot < gw->gw_nslots; slot++)
+	/* Round robin, not the lowest free slot: a slot just given back has
+	 * its old veth for a while (see gateway_sandbox_remove()). */
+	for (i = 0; i < gw->gw_nslots; i++) {
+		slot = (gw->gw_next + i) % gw->gw_nslots;
 		if (gw->gw_slots[slot] == NULL)
 			break;
-	if (slot == gw->gw_nslots) {
+	}
+	if (i == gw->gw_nslots) {
 		err_set(err, ENOSPC, "gateway %s: all %u sandbox slots in use",
 		    gw->gw_name, gw->gw_nslots);
 		return NULL;
@@ -400,8 +433,7 @@ gateway_sandbox_add(struct gateway *gw, struct ir_err *err)
 	made_ns = 1;
 	if ((sbfd = netns_open(si->si_netns, err)) == -1)
 		goto fail;
-	if (rtnl_veth_add(&gw->gw_rtnl, si->si_ifname, GW_SB_IFNAME, sbfd,
-	    err) == -1)
+	if (veth_add(gw, si, sbfd, err) == -1)
 		goto fail;
 	made_veth = 1;
 	if (sandbox_outside(gw, si, err) == -1 ||
@@ -410,6 +442,7 @@ gateway_sandbox_add(struct gateway *gw, struct ir_err *err)
 		goto fail;
 	close(sbfd);
 	gw->gw_slots[slot] = sb;
+	gw->gw_next = slot + 1;
 	return sb;
 fail:
 	if (made_veth)
@@ -438,12 +471,15 @@ gateway_sandbox_remove(struct gateway *gw, struct gw_sandbox *sb,
 	struct ir_err		 e;
 	int			 rc = 0;
 
-	/* Report the first failure, but do every step. */
+	/*
+	 * Report the first failure, but do every step. Once its set elements
+	 * are gone, the veth carries nothing (the ruleset drops what comes in
+	 * on it); deleting it would cost 10-40 ms of unregistering a device,
+	 * so it goes with the namespace when the kernel frees that, off this
+	 * path. veth_add() deletes one that is still there when the slot is
+	 * reused.
+	 */
 	if (sandbox_nft(gw, si, 0, &e) == -1)
-		first_err(&rc, err, &e);
-	/* Deleting one end deletes both; gone already is fine. */
-	if (rtnl_link_del(&gw->gw_rtnl, si->si_ifname, &e) == -1 &&
-	    e.code != ENODEV)
 		first_err(&rc, err, &e);
 	if (netns_del(si->si_netns, &e) == -1)
 		first_err(&rc, err, &e);
@@ -597,6 +633,7 @@ gateway_release(struct gateway *gw)
 		return;
 	for (i = 0; i < gw->gw_nslots; i++)
 		free(gw->gw_slots[i]);
+	nft_close(gw->gw_nft);
 	rtnl_close(&gw->gw_rtnl);
 	if (gw->gw_nsfd != -1)
 		close(gw->gw_nsfd);
@@ -617,7 +654,8 @@ gateway_adopt(const struct gateway_config *c, struct ir_err *err)
 		return NULL;
 	if ((gw->gw_nsfd = netns_open(gw->gw_netns, err)) == -1 ||
 	    is_netns_fd(gw->gw_nsfd, gw->gw_netns, err) == -1 ||
-	    rtnl_open(&gw->gw_rtnl, gw->gw_nsfd, gw->gw_netns, err) == -1)
+	    rtnl_open(&gw->gw_rtnl, gw->gw_nsfd, gw->gw_netns, err) == -1 ||
+	    (gw->gw_nft = nft_open(gw->gw_nsfd, gw->gw_netns, err)) == NULL)
 		goto fail;
 	/* One transaction: the old table goes and the new one comes, with
 	 * empty sets, or nothing changes. */
@@ -628,7 +666,7 @@ gateway_adopt(const struct gateway_config *c, struct ir_err *err)
 	}
 	memcpy(rules, reset, sizeof(reset) - 1);
 	gateway_ruleset(c, rules + sizeof(reset) - 1, (size_t)len + 1);
-	if (nft_run(gw->gw_nsfd, gw->gw_netns, rules, err) == -1) {
+	if (nft_exec(gw->gw_nft, rules, err) == -1) {
 		err_prefix(err, "reload table inet " GW_NFT_TABLE);
 		goto fail;
 	}
@@ -674,6 +712,8 @@ gateway_sandbox_adopt(struct gateway *gw, unsigned slot, struct ir_err *err)
 	    sandbox_nft(gw, si, 1, err) == -1)
 		goto fail;
 	gw->gw_slots[slot] = sb;
+	if (slot >= gw->gw_next)
+		gw->gw_next = slot + 1;
 	return sb;
 fail:
 	err_prefix(err, "adopt slot %u", slot);

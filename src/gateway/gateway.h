@@ -27,7 +27,9 @@
  *
  * Threads: a struct gateway is not locked; one thread at a time calls
  * gateway_* on it. The calling thread never changes namespace: work inside a
- * namespace is done by a short-lived thread that enters it and exits.
+ * namespace is done by a short-lived thread that enters it and exits, but
+ * for nftables, run by one worker thread ("isorun-nft") that lives in the
+ * gateway namespace as long as the gateway.
  * Everything here needs CAP_SYS_ADMIN and CAP_NET_ADMIN (root).
  */
 #ifndef ISORUN_GATEWAY_H
@@ -111,16 +113,20 @@ const char *gateway_netns(const struct gateway *gw);
 /*
  * Creates a sandbox namespace and its veth pair, addresses both ends, routes
  * the sandbox by default through the gateway end and adds the sandbox to the
- * ruleset's sets. The slot is the lowest free one. On failure nothing is
+ * ruleset's sets. Slots are given round robin (the next free one after
+ * the last given), so a slot just freed is reused last. On failure nothing is
  * left behind. Release with gateway_sandbox_remove().
  */
 struct gw_sandbox *gateway_sandbox_add(struct gateway *gw, struct ir_err *err);
 
 /*
- * Undoes gateway_sandbox_add(): set elements, veth pair (both ends), the
- * /run/netns name; frees `sb`. Processes still inside the sandbox namespace
- * keep it alive but without an interface. Returns -1 if some step failed;
- * it still does every other step and frees `sb`.
+ * Undoes gateway_sandbox_add(): removes the set elements (from then on the
+ * ruleset drops whatever comes from the sandbox) and the /run/netns name;
+ * frees `sb`. The veth pair goes with the namespace when the kernel frees
+ * it, which it does once no process or socket is left inside (processes
+ * still inside keep it, and the veth, alive but cut off); gateway_sandbox_add()
+ * deletes a leftover veth when it reuses the slot. Returns -1 if some step
+ * failed; it still does every other step and frees `sb`.
  */
 int	gateway_sandbox_remove(struct gateway *gw, struct gw_sandbox *sb,
 	    struct ir_err *err);

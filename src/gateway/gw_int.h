@@ -12,6 +12,7 @@
 #include "gateway.h"
 
 struct mnl_socket;
+struct gw_nft;
 
 /* rtnl.c: rtnetlink through libmnl, on a socket bound to one namespace. */
 struct rtnl {
@@ -30,6 +31,7 @@ struct gateway {
 	char			 gw_netns[GW_NETNS_MAX];	/* "<name>-gw" */
 	int			 gw_nsfd;
 	struct rtnl		 gw_rtnl;	/* bound to the gateway */
+	struct gw_nft		*gw_nft;	/* its nft worker */
 	uint16_t		 gw_tcp_port, gw_udp_port, gw_dns_port;
 	uint32_t		 gw_pool4;	/* host order */
 	uint8_t			 gw_plen4;
@@ -37,6 +39,8 @@ struct gateway {
 	uint8_t			 gw_plen6;
 	unsigned		 gw_nslots;
 	struct gw_sandbox	**gw_slots;	/* [gw_nslots], NULL = free */
+	unsigned		 gw_next;	/* where the search for a free
+						   slot starts */
 };
 
 /* netns.c */
@@ -105,8 +109,16 @@ int	rtnl_rule(struct rtnl *r, int add, int family, uint32_t mark,
 
 /* nft.c: libnftables, always run inside the gateway namespace. */
 
-/* Runs nft commands `cmds` (one transaction) inside namespace `nsfd`. */
-int	nft_run(int nsfd, const char *nsname, const char *cmds,
-	    struct ir_err *err);
+/*
+ * Starts the worker that runs nft commands inside namespace `nsfd` (which
+ * must stay open until nft_close()); `nsname` names it in messages and must
+ * outlive the worker.
+ */
+struct gw_nft *nft_open(int nsfd, const char *nsname, struct ir_err *err);
+
+/* Runs nft commands `cmds` (one transaction) on the worker; 0 or -1. */
+int	nft_exec(struct gw_nft *nf, const char *cmds, struct ir_err *err);
+
+void	nft_close(struct gw_nft *nf);
 
 #endif

@@ -3,15 +3,19 @@
  *
  * libnftables talks netlink to the namespace its socket was opened in, and
  * depending on the version it opens that socket in nft_ctx_new() or lazily.
- * So the whole life of a context (new, run, free) happens on a thread inside
- * the gateway namespace: no code path can reach the host's ruleset.
+ * So the whole life of a context (new, run, free) happens on one worker
+ * thread that entered the gateway namespace and never leaves it: no code
+ * path can reach the host's ruleset.
  */
 #include "gw_int.h"
 #include "gateway.h"
 
 #include <errno.h>
 #include <nftables/libnftables.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /*
@@ -91,11 +95,6 @@ gateway_ruleset(const struct gateway_config *c, char *buf, size_t len)
 	    GW_FWMARK);
 }
 
-struct nft_job {
-	const char	*nj_cmds;
-	struct ir_err	*nj_err;
-};
-
 /*
  * libnftables' error text is "Error: why\n<a line of input>\n<carets>\n",
  * but for a multi-line buffer 1.0.6 quotes the wrong input line: keep only
@@ -116,41 +115,164 @@ nft_errline(const char *msg, char *out, size_t len)
 	snprintf(out, len, "%.*s", (int)(n > 200 ? 200 : n), msg);
 }
 
-static int
+/*
+ * A worker thread that entered the gateway namespace and holds one
+ * context for the gateway's life: closing a netfilter netlink socket after
+ * a set change waits for the kernel's deferred cleanup (5-20 ms here), and
+ * a destroy should not.
+ */
+struct gw_nft {
+	pthread_t	 nf_thread;
+	pthread_mutex_t	 nf_mu;
+	pthread_cond_t	 nf_cv;
+	int		 nf_nsfd;
+	const char	*nf_nsname;
+	const char	*nf_cmds;	/* the job; NULL when none */
+	struct ir_err	 nf_err;
+	int		 nf_rc;
+	int		 nf_state;
+};
+
+enum { NF_STARTING, NF_IDLE, NF_JOB, NF_DONE, NF_QUIT, NF_FAILED };
+
+static void
+nft_exec_job(struct nft_ctx *ctx, struct gw_nft *nf)
+{
+	char	 why[256];
+
+	/* errno is not meaningful after libnftables: the text says why. */
+	nf->nf_rc = 0;
+	if (nft_run_cmd_from_buffer(ctx, nf->nf_cmds) != 0) {
+		nft_errline(nft_ctx_get_error_buffer(ctx), why, sizeof(why));
+		nf->nf_rc = err_set(&nf->nf_err, EINVAL, "nft: %s", why);
+	}
+}
+
+static void
+nft_state(struct gw_nft *nf, int state)
+{
+	pthread_mutex_lock(&nf->nf_mu);
+	nf->nf_state = state;
+	pthread_cond_broadcast(&nf->nf_cv);
+	pthread_mutex_unlock(&nf->nf_mu);
+}
+
+static void *
 nft_main(void *arg)
 {
-	struct nft_job	*j = arg;
-	struct nft_ctx	*ctx;
-	char		 why[256];
-	int		 rc = -1;
+	struct gw_nft	*nf = arg;
+	struct nft_ctx	*ctx = NULL;
 
-	if ((ctx = nft_ctx_new(NFT_CTX_DEFAULT)) == NULL)
-		return err_set(j->nj_err, ENOMEM, "nft_ctx_new failed");
+	pthread_setname_np(pthread_self(), "isorun-nft");
+	/* Never run a command in the caller's namespace. */
+	if (setns(nf->nf_nsfd, CLONE_NEWNET) == -1) {
+		err_set(&nf->nf_err, errno, "setns into network namespace: %s",
+		    strerror(errno));
+		goto fail;
+	}
+	if ((ctx = nft_ctx_new(NFT_CTX_DEFAULT)) == NULL) {
+		err_set(&nf->nf_err, ENOMEM, "nft_ctx_new failed");
+		goto fail;
+	}
 	if (nft_ctx_buffer_output(ctx) == -1 ||
 	    nft_ctx_buffer_error(ctx) == -1) {
-		err_set(j->nj_err, ENOMEM, "nft: cannot buffer output");
-		goto out;
+		err_set(&nf->nf_err, ENOMEM, "nft: cannot buffer output");
+		goto fail;
 	}
-	/* errno is not meaningful after libnftables: the text says why. */
-	if (nft_run_cmd_from_buffer(ctx, j->nj_cmds) != 0) {
-		nft_errline(nft_ctx_get_error_buffer(ctx), why, sizeof(why));
-		err_set(j->nj_err, EINVAL, "nft: %s", why);
-		goto out;
+	pthread_mutex_lock(&nf->nf_mu);
+	nf->nf_state = NF_IDLE;
+	pthread_cond_broadcast(&nf->nf_cv);
+	for (;;) {
+		while (nf->nf_state != NF_JOB && nf->nf_state != NF_QUIT)
+			pthread_cond_wait(&nf->nf_cv, &nf->nf_mu);
+		if (nf->nf_state == NF_QUIT)
+			break;
+		pthread_mutex_unlock(&nf->nf_mu);
+		nft_exec_job(ctx, nf);
+		pthread_mutex_lock(&nf->nf_mu);
+		nf->nf_state = NF_DONE;
+		pthread_cond_broadcast(&nf->nf_cv);
 	}
-	rc = 0;
-out:
+	pthread_mutex_unlock(&nf->nf_mu);
 	nft_ctx_free(ctx);
-	return rc;
+	return NULL;
+fail:
+	if (ctx != NULL)
+		nft_ctx_free(ctx);
+	nft_state(nf, NF_FAILED);
+	return NULL;
+}
+
+struct gw_nft *
+nft_open(int nsfd, const char *nsname, struct ir_err *err)
+{
+	struct gw_nft	*nf;
+	int		 rc, state;
+
+	if ((nf = calloc(1, sizeof(*nf))) == NULL) {
+		err_set(err, errno, "nft worker: %s", strerror(errno));
+		return NULL;
+	}
+	nf->nf_nsfd = nsfd;
+	nf->nf_nsname = nsname;
+	nf->nf_state = NF_STARTING;
+	pthread_mutex_init(&nf->nf_mu, NULL);
+	pthread_cond_init(&nf->nf_cv, NULL);
+	if ((rc = pthread_create(&nf->nf_thread, NULL, nft_main, nf)) != 0) {
+		err_set(err, rc, "network namespace %s: nft worker: "
+		    "pthread_create: %s", nsname, strerror(rc));
+		goto fail;
+	}
+	pthread_mutex_lock(&nf->nf_mu);
+	while (nf->nf_state == NF_STARTING)
+		pthread_cond_wait(&nf->nf_cv, &nf->nf_mu);
+	state = nf->nf_state;
+	pthread_mutex_unlock(&nf->nf_mu);
+	if (state == NF_FAILED) {
+		pthread_join(nf->nf_thread, NULL);
+		if (err != NULL)
+			*err = nf->nf_err;
+		err_prefix(err, "network namespace %s", nsname);
+		goto fail;
+	}
+	return nf;
+fail:
+	pthread_cond_destroy(&nf->nf_cv);
+	pthread_mutex_destroy(&nf->nf_mu);
+	free(nf);
+	return NULL;
 }
 
 int
-nft_run(int nsfd, const char *nsname, const char *cmds, struct ir_err *err)
+nft_exec(struct gw_nft *nf, const char *cmds, struct ir_err *err)
 {
-	struct nft_job	 j = { cmds, err };
+	int	 rc;
 
-	if (netns_run(nsfd, nft_main, &j, err) == -1) {
-		err_prefix(err, "network namespace %s", nsname);
-		return -1;
-	}
-	return 0;
+	pthread_mutex_lock(&nf->nf_mu);
+	nf->nf_cmds = cmds;
+	nf->nf_state = NF_JOB;
+	pthread_cond_broadcast(&nf->nf_cv);
+	while (nf->nf_state != NF_DONE)
+		pthread_cond_wait(&nf->nf_cv, &nf->nf_mu);
+	nf->nf_state = NF_IDLE;
+	nf->nf_cmds = NULL;
+	rc = nf->nf_rc;
+	if (rc == -1 && err != NULL)
+		*err = nf->nf_err;
+	pthread_mutex_unlock(&nf->nf_mu);
+	if (rc == -1)
+		err_prefix(err, "network namespace %s", nf->nf_nsname);
+	return rc;
+}
+
+void
+nft_close(struct gw_nft *nf)
+{
+	if (nf == NULL)
+		return;
+	nft_state(nf, NF_QUIT);
+	pthread_join(nf->nf_thread, NULL);
+	pthread_cond_destroy(&nf->nf_cv);
+	pthread_mutex_destroy(&nf->nf_mu);
+	free(nf);
 }

@@ -121,11 +121,17 @@ if start -f 2 "$R" 3; then ok "runner with the DNS view started in $U-host"; els
 fi
 host_ns=$(readlink /proc/self/ns/net)
 uhost_ns=$(ip netns exec "$U-host" readlink /proc/self/ns/net)
+gw_ns=$(ip netns exec "$R-gw" readlink /proc/self/ns/net)
 bad=''
-for t in /proc/$DPID/task/*/ns/net; do
-	[ "$(readlink "$t")" = "$uhost_ns" ] || bad="$bad $t"
+for t in /proc/$DPID/task/*; do
+	# but the nft worker, which lives in the gateway (src/gateway/nft.c)
+	if [ "$(cat "$t/comm")" = isorun-nft ]; then
+		[ "$(readlink "$t/ns/net")" = "$gw_ns" ] || bad="$bad nft:$t"
+	else
+		[ "$(readlink "$t/ns/net")" = "$uhost_ns" ] || bad="$bad $t"
+	fi
 done
-check "every runner thread stays in the runner's namespace" \
+check "every runner thread stays in the runner's namespace (nft's in the gateway)" \
     '[ -z "$bad" ] && [ "$host_ns" != "$uhost_ns" ]' "elsewhere:$bad"
 
 # sb0 deny-list; sb1 allow-list (catch-all deny + names); sb2 locked-down

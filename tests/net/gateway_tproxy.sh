@@ -18,7 +18,7 @@ GW=$N-gw
 S0=$N-sb0
 S1=$N-sb1
 WAN=$N-wan
-SP='' LP0='' LPW=''
+SP='' LP0='' LPW='' HOLD=''
 
 if [ "$(id -u)" != 0 ]; then
 	echo "ok - gateway_tproxy # skip: needs root"
@@ -32,7 +32,7 @@ T=$(mktemp -d)
 
 cleanup() {
 	exec 3>&- 2>/dev/null
-	for p in $SP $LP0 $LPW; do
+	for p in $SP $LP0 $LPW $HOLD; do
 		kill -9 "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
@@ -92,7 +92,7 @@ logged() {
 serve() {
 	rm -f "$T/ctl" "$T/log"
 	mkfifo "$T/ctl"
-	"$G" serve "$N" "$1" <"$T/ctl" >"$T/log" 2>&1 &
+	"$G" serve "$N" "$1" 3 <"$T/ctl" >"$T/log" 2>&1 &
 	SP=$!
 	exec 3>"$T/ctl"
 	wait_for "$T/log" '^ready$' && return 0
@@ -135,13 +135,21 @@ if serve 2; then ok "gateway and 2 sandboxes created"; else
 	exit 1
 fi
 
+# Every thread but the nft worker (which runs libnftables inside the
+# gateway for the gateway's life) stays in the host namespace.
 host_ns=$(readlink /proc/self/ns/net)
-bad=''
-for t in /proc/$SP/task/*/ns/net; do
-	[ "$(readlink "$t")" = "$host_ns" ] || bad="$bad $t"
+gw_ns=$(ip netns exec "$GW" readlink /proc/self/ns/net)
+bad='' nft=0
+for t in /proc/$SP/task/*; do
+	if [ "$(cat "$t/comm")" = isorun-nft ]; then
+		nft=$((nft + 1))
+		[ "$(readlink "$t/ns/net")" = "$gw_ns" ] || bad="$bad nft:$t"
+	else
+		[ "$(readlink "$t/ns/net")" = "$host_ns" ] || bad="$bad $t"
+	fi
 done
-check "runner threads stay in the host namespace" '[ -z "$bad" ]' \
-    "in another namespace:$bad"
+check "runner threads stay in the host namespace, the nft worker in the gateway" \
+    '[ -z "$bad" ] && [ $nft = 1 ]' "nft workers: $nft; in another namespace:$bad"
 
 links=$(ip -n "$GW" -o link show | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' |
     sort | tr '\n' ' ')
@@ -280,17 +288,44 @@ kill "$LP0" 2>/dev/null
 wait "$LP0" 2>/dev/null
 LP0=''
 
-# --- remove one sandbox, then destroy all
+# --- remove one sandbox, then destroy all. A process still inside sandbox
+# 1 keeps its namespace, and so its veth, alive after the remove.
+ip netns exec "$S1" sleep 60 &
+HOLD=$!
+sleep 0.2
 runner "remove 1" '^removed 1$' || nok "remove sandbox 1" "$(tail -n 2 "$T/log")"
-links=$(ip -n "$GW" -o link show | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' |
-    sort | tr '\n' ' ')
+links() {
+	ip -n "$GW" -o link show | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' |
+	    sort | tr '\n' ' '
+}
 set4=$(ip netns exec "$GW" nft list set inet isorun sb4 | tr -d '\n\t')
-check "removed sandbox leaves no namespace, veth or set element" \
-    '[ ! -e /run/netns/$S1 ] && [ "$links" = "lo sb0 " ] &&
-     ! echo "$set4" | grep -q sb1' "links: $links set: $set4"
-runner "add" '^sandbox 1 ' || nok "re-add sandbox 1" "$(tail -n 2 "$T/log")"
-expect "re-added sandbox works" 'connected isorun*' \
-    "$S1" connect 203.0.113.5 22
+check "removed sandbox leaves no namespace name or set element" \
+    '[ ! -e /run/netns/$S1 ] && ! echo "$set4" | grep -q sb1' "set: $set4"
+check "... its veth stays while a process holds the namespace" \
+    '[ "$(links)" = "lo sb0 sb1 " ]' "links: $(links)"
+out=$(nsenter --net=/proc/$HOLD/ns/net "$G" connect -t 500 203.0.113.5 22 2>&1)
+check "... and carries nothing: the gateway drops it" \
+    'case "$out" in timeout*) true;; *) false;; esac' "$out"
+runner "add" '^sandbox 2 ' || nok "slots go round robin: the next is 2" \
+    "$(tail -n 2 "$T/log")"
+runner "add" '^sandbox 1 ' ||
+    nok "the search wraps to free slot 1" "$(tail -n 2 "$T/log")"
+expect "re-added sandbox 1 works (its leftover veth was replaced)" \
+    'connected isorun*' "$S1" connect 203.0.113.5 22
+check "... and the old namespace lost its interface" \
+    '[ "$(nsenter --net=/proc/$HOLD/ns/net ip -o link | wc -l)" = 1 ]' \
+    "$(nsenter --net=/proc/$HOLD/ns/net ip -o link)"
+kill $HOLD 2>/dev/null
+wait $HOLD 2>/dev/null
+HOLD=''
+runner "remove 2" '^removed 2$' || nok "remove sandbox 2" "$(tail -n 2 "$T/log")"
+i=0
+while [ "$(links)" != "lo sb0 sb1 " ] && [ $i -lt 40 ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
+check "a removed sandbox's veth goes with its namespace" \
+    '[ "$(links)" = "lo sb0 sb1 " ]' "links: $(links)"
 
 runner "quit" '^destroyed$'
 wait "$SP"

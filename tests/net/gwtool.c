@@ -1,7 +1,8 @@
 /*
  * gwtool - test driver for src/gateway (tests/net/gateway_tproxy.sh).
  *
- *   gwtool serve NAME NSANDBOX   create a gateway and sandboxes, listen from
+ *   gwtool serve NAME NSANDBOX [MAX]  create a gateway (of at most MAX
+ *                                sandboxes) and sandboxes, listen from
  *                                here (the host side) through TPROXY, log
  *                                what arrives; commands on stdin: close,
  *                                close tcp|udp|dns-tcp|dns-udp, open, add,
@@ -40,7 +41,7 @@ static const char *bind_src;
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: gwtool serve NAME N | purge NAME | ruleset | "
+	fprintf(stderr, "usage: gwtool serve NAME N [MAX] | purge NAME | ruleset | "
 	    "connect|udp [-b SRC] [-t MS] ADDR PORT | ping [-t MS] ADDR | "
 	    "listen PORT...\n");
 	exit(2);
@@ -596,7 +597,7 @@ srv_input(struct srv *s, char *buf, size_t size, size_t *used)
 }
 
 static int
-cmd_serve(const char *name, int nsb)
+cmd_serve(const char *name, int nsb, unsigned max)
 {
 	struct srv	 s;
 	struct pollfd	 p[1 + L_N];
@@ -612,6 +613,8 @@ cmd_serve(const char *name, int nsb)
 		s.lfd[i] = -1;
 	gateway_config_default(&s.conf);
 	s.conf.gc_name = name;
+	if (max > 0)
+		s.conf.gc_max_sandboxes = max;
 	if ((s.gw = gateway_create(&s.conf, &err)) == NULL) {
 		printf("error %s\n", err.msg);
 		return 1;
@@ -669,8 +672,9 @@ main(int argc, char **argv)
 
 	if (argc < 2)
 		usage();
-	if (strcmp(argv[1], "serve") == 0 && argc == 4)
-		return cmd_serve(argv[2], atoi(argv[3]));
+	if (strcmp(argv[1], "serve") == 0 && (argc == 4 || argc == 5))
+		return cmd_serve(argv[2], atoi(argv[3]),
+		    argc == 5 ? (unsigned)atoi(argv[4]) : 0);
 	if (strcmp(argv[1], "purge") == 0 && argc == 3) {
 		if (gateway_purge(argv[2], &err) == -1) {
 			printf("error %s\n", err.msg);
