@@ -216,7 +216,7 @@ struct audit_metrics {
 	uint64_t	 am_bytes_up, am_bytes_down;
 	uint64_t	 am_events;		/* every audit_emit() */
 	uint64_t	 am_aggregated;		/* folded into summaries */
-	uint64_t	 am_dropped;		/* lost: the write failed */
+	uint64_t	 am_dropped;		/* lost: closed while writes fail */
 	uint64_t	 am_written;		/* rows committed */
 	uint64_t	 am_retained;		/* rows removed by retention */
 	uint64_t	 am_queue;		/* events waiting (gauge) */

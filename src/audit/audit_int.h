@@ -76,6 +76,14 @@ unsigned aq_push(struct aqueue *, const struct audit_event *ev);
 void	aq_take(struct aqueue *, struct abatch *b);
 void	abatch_free(struct aqueue *, struct abatch *b);
 
+/*
+ * Gives back what the writer took and could not write (the disk is
+ * full): its events go in front of the queue again, or into summaries
+ * with their counts when it is full, so that none is lost while the store
+ * cannot write. The records move out of `b`; abatch_free() it as usual.
+ */
+void	aq_requeue(struct aqueue *, struct abatch *b);
+
 /* audit.c -> store.c: 0 when no store is open. */
 int	store_push(const struct audit_event *ev);
 

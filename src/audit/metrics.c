@@ -269,7 +269,7 @@ audit_metrics_render(const struct audit_metrics *m,
 	pb_u64(&b, "isorun_audit_events_aggregated_total", "",
 	    m->am_aggregated);
 	pb_head(&b, "isorun_audit_events_dropped_total", "counter",
-	    "Audit events lost because the database write failed.");
+	    "Audit events lost: the store closed while its writes failed.");
 	pb_u64(&b, "isorun_audit_events_dropped_total", "", m->am_dropped);
 	pb_head(&b, "isorun_audit_rows_written_total", "counter",
 	    "Rows committed to the audit database.");

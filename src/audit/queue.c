@@ -234,19 +234,21 @@ key_eq(const struct arec *s, const struct audit_event *ev, int kind)
 }
 
 /*
- * Folds `ev` into summary `s`: counts add up, time spans first to last,
- * and a detail the events do not all share is cleared.
+ * Folds `ev`, standing for `n` events from `t` to `last`, into summary
+ * `s`: counts add up, time spans first to last, and a detail the events
+ * do not all share is cleared.
  */
 static void
-merge(struct arec *s, const struct audit_event *ev, uint64_t t)
+merge_n(struct arec *s, const struct audit_event *ev, uint64_t t,
+    uint64_t last, uint64_t n)
 {
 	struct audit_event	*k = &s->r_ev;
 
-	k->ae_count++;
+	k->ae_count += n;
 	if (t < k->ae_time_ns)
 		k->ae_time_ns = t;
-	if (t > k->ae_last_ns)
-		k->ae_last_ns = t;
+	if (last > k->ae_last_ns)
+		k->ae_last_ns = last;
 	k->ae_bytes_up += ev->ae_bytes_up;
 	k->ae_bytes_down += ev->ae_bytes_down;
 	k->ae_duration_ms += ev->ae_duration_ms;
@@ -278,6 +280,12 @@ merge(struct arec *s, const struct audit_event *ev, uint64_t t)
 		k->ae_rcode = NULL;
 }
 
+static void
+merge(struct arec *s, const struct audit_event *ev, uint64_t t)
+{
+	merge_n(s, ev, t, t, 1);
+}
+
 static struct arec *
 sum_find(struct aqueue *q, const struct audit_event *ev, int kind, uint64_t h)
 {
@@ -289,14 +297,14 @@ sum_find(struct aqueue *q, const struct audit_event *ev, int kind, uint64_t h)
 	return NULL;
 }
 
+/* Links `r`, a summary with its count and times set, into the table. */
 static void
-sum_insert(struct aqueue *q, struct arec *r, int kind, uint64_t h)
+sum_link(struct aqueue *q, struct arec *r, int kind, uint64_t h)
 {
 	struct arec	**b = &q->q_buckets[h & (q->q_nbuckets - 1)];
 
 	r->r_summary = kind;
 	r->r_hash = h;
-	r->r_ev.ae_last_ns = r->r_ev.ae_time_ns;
 	if (kind == AQ_COARSE) {
 		r->r_ev.ae_rule = NULL;
 		r->r_ev.ae_dst.ss_family = AF_UNSPEC;
@@ -314,7 +322,15 @@ sum_insert(struct aqueue *q, struct arec *r, int kind, uint64_t h)
 }
 
 static void
-spare_merge(struct aqueue *q, const struct audit_event *ev, uint64_t t)
+sum_insert(struct aqueue *q, struct arec *r, int kind, uint64_t h)
+{
+	r->r_ev.ae_last_ns = r->r_ev.ae_time_ns;
+	sum_link(q, r, kind, h);
+}
+
+static void
+spare_merge(struct aqueue *q, const struct audit_event *ev, uint64_t t,
+    uint64_t last, uint64_t n)
 {
 	unsigned	 i;
 	struct arec	*s;
@@ -322,23 +338,27 @@ spare_merge(struct aqueue *q, const struct audit_event *ev, uint64_t t)
 	i = ((ev->ae_allowed ? 1u : 0u) * 3 + (unsigned)ev->ae_kind % 3) * 4 +
 	    (unsigned)ev->ae_proto % 4;
 	s = &q->q_spares[i];
-	if (s->r_ev.ae_count++ == 0) {
+	if (s->r_ev.ae_count == 0) {
 		memset(&s->r_ev, 0, sizeof(s->r_ev));
 		s->r_summary = AQ_SPARE;
-		s->r_ev.ae_count = 1;
+		s->r_ev.ae_count = n;
 		s->r_ev.ae_sandbox = "";
 		s->r_ev.ae_allowed = ev->ae_allowed ? 1 : 0;
 		s->r_ev.ae_kind = ev->ae_kind;
 		s->r_ev.ae_proto = ev->ae_proto;
 		s->r_ev.ae_reason = spare_reason;
 		s->r_ev.ae_time_ns = t;
-		s->r_ev.ae_last_ns = t;
+		s->r_ev.ae_last_ns = last;
+		s->r_ev.ae_bytes_up = ev->ae_bytes_up;
+		s->r_ev.ae_bytes_down = ev->ae_bytes_down;
+		s->r_ev.ae_duration_ms = ev->ae_duration_ms;
 		return;
 	}
+	s->r_ev.ae_count += n;
 	if (t < s->r_ev.ae_time_ns)
 		s->r_ev.ae_time_ns = t;
-	if (t > s->r_ev.ae_last_ns)
-		s->r_ev.ae_last_ns = t;
+	if (last > s->r_ev.ae_last_ns)
+		s->r_ev.ae_last_ns = last;
 	s->r_ev.ae_bytes_up += ev->ae_bytes_up;
 	s->r_ev.ae_bytes_down += ev->ae_bytes_down;
 	s->r_ev.ae_duration_ms += ev->ae_duration_ms;
@@ -376,7 +396,7 @@ aggregate(struct aqueue *q, const struct audit_event *ev, struct arec *r,
 		merge(s, ev, t);
 		return r;
 	}
-	spare_merge(q, ev, t);
+	spare_merge(q, ev, t, t, 1);
 	return r;
 }
 
@@ -476,4 +496,81 @@ abatch_free(struct aqueue *q, struct abatch *b)
 	q->q_spare = b->b_ev;
 	q->q_sbuckets = b->b_buckets;
 	memset(b, 0, sizeof(*b));
+}
+
+/*
+ * `r` (an event that found no room in the queue, or a summary) goes back
+ * into a summary with its count: its own key's, a new one while there is
+ * room, a coarse one, or a spare. Under the queue's lock.
+ */
+static void
+refold(struct aqueue *q, struct arec *r)
+{
+	struct audit_event	*ev = &r->r_ev;
+	struct arec		*s;
+	uint64_t		 t = ev->ae_time_ns, last, h;
+
+	last = ev->ae_last_ns != 0 ? ev->ae_last_ns : t;
+	if (r->r_summary == 0)
+		metrics_add(&metrics_aggregated, 1);
+	if (r->r_summary != AQ_COARSE) {
+		h = key_hash(ev, AQ_FULL);
+		if ((s = sum_find(q, ev, AQ_FULL, h)) != NULL) {
+			merge_n(s, ev, t, last, ev->ae_count);
+			free(r);
+			return;
+		}
+		if (q->q_nsum < q->q_summax) {
+			ev->ae_last_ns = last;
+			sum_link(q, r, AQ_FULL, h);
+			return;
+		}
+	}
+	h = key_hash(ev, AQ_COARSE);
+	if ((s = sum_find(q, ev, AQ_COARSE, h)) != NULL) {
+		merge_n(s, ev, t, last, ev->ae_count);
+		free(r);
+		return;
+	}
+	if (q->q_ncoarse < AQ_COARSE_MAX) {
+		ev->ae_last_ns = last;
+		sum_link(q, r, AQ_COARSE, h);
+		return;
+	}
+	spare_merge(q, ev, t, last, ev->ae_count);
+	free(r);
+}
+
+void
+aq_requeue(struct aqueue *q, struct abatch *b)
+{
+	struct audit_event	*ev;
+	struct arec		*s, *next;
+	unsigned		 i, k;
+
+	pthread_mutex_lock(&q->q_lock);
+	/* Its events go first: they are older than any queued since. */
+	k = q->q_max - q->q_n;
+	if (k > b->b_nev)
+		k = b->b_nev;
+	memmove(q->q_cur + k, q->q_cur, q->q_n * sizeof(*q->q_cur));
+	memcpy(q->q_cur, b->b_ev, k * sizeof(*q->q_cur));
+	__atomic_store_n(&q->q_n, q->q_n + k, __ATOMIC_RELAXED);
+	for (i = k; i < b->b_nev; i++)
+		refold(q, b->b_ev[i]);
+	b->b_nev = 0;
+	for (s = b->b_sum; s != NULL; s = next) {
+		next = s->r_lnext;
+		refold(q, s);
+	}
+	b->b_sum = NULL;
+	for (i = 0; i < b->b_nspare; i++) {
+		ev = &b->b_spare[i].r_ev;
+		spare_merge(q, ev, ev->ae_time_ns, ev->ae_last_ns,
+		    ev->ae_count);
+	}
+	b->b_nspare = 0;
+	q->q_events += b->b_events;
+	b->b_events = 0;
+	pthread_mutex_unlock(&q->q_lock);
 }

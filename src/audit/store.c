@@ -341,9 +341,12 @@ insert(sqlite3_stmt *s, const struct audit_event *ev)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* One transaction; returns the rows written or -1. */
+/*
+ * One transaction; returns the rows written, or -1 with SQLite's message
+ * in `why` (taken before the rollback, which has its own).
+ */
 static int64_t
-write_batch(const struct abatch *b)
+write_batch(const struct abatch *b, char *why, size_t len)
 {
 	const struct arec	*r;
 	int64_t			 n = 0;
@@ -352,7 +355,7 @@ write_batch(const struct abatch *b)
 	if (b->b_events == 0)
 		return 0;
 	if (exec(st.db, "BEGIN IMMEDIATE") == -1)
-		return -1;
+		goto fail;
 	for (i = 0; i < b->b_nev; i++, n++)
 		if (insert(st.ins, &b->b_ev[i]->r_ev) == -1)
 			goto fail;
@@ -366,20 +369,26 @@ write_batch(const struct abatch *b)
 		goto fail;
 	return n;
 fail:
-	exec(st.db, "ROLLBACK");
+	snprintf(why, len, "%s", sqlite3_errmsg(st.db));
+	if (!sqlite3_get_autocommit(st.db))
+		exec(st.db, "ROLLBACK");
 	return -1;
 }
 
+/*
+ * A write failed: `what` and SQLite's `why`, and what became of the
+ * events (`fate`). On stderr at most every WARN_EVERY_NS; the next
+ * audit_store_flush() reports it too.
+ */
 static void
-warn_write(const char *what, uint64_t lost)
+warn_write(const char *what, const char *why, const char *fate)
 {
 	uint64_t	 now = mono_ns();
 
 	pthread_mutex_lock(&st.lock);
 	st.wfail = 1;
-	snprintf(st.werr, sizeof(st.werr), "audit database %s: %s: %s "
-	    "(%llu events lost)", st.path, what, sqlite3_errmsg(st.db),
-	    (unsigned long long)lost);
+	snprintf(st.werr, sizeof(st.werr), "audit database %s: %s: %s%s%s",
+	    st.path, what, why, fate[0] != '\0' ? "; " : "", fate);
 	pthread_mutex_unlock(&st.lock);
 	if (now < st.warn_due)
 		return;
@@ -459,12 +468,13 @@ retain(int force)
 		    st.cfg.ac_max_age_s * 1000000000ULL);
 		if ((n = delete_where("DELETE FROM events WHERE time_ns < ?",
 		    cut)) < 0)
-			warn_write("retention by age", 0);
+			warn_write("retention by age", sqlite3_errmsg(st.db),
+			    "");
 		else
 			total += n;
 	}
 	if ((n = retain_size()) < 0)
-		warn_write("retention by size", 0);
+		warn_write("retention by size", sqlite3_errmsg(st.db), "");
 	else
 		total += n;
 	if (total > 0) {
@@ -489,7 +499,10 @@ writer_wait(void)
 			pthread_cond_wait(&st.wake, &st.lock);
 			continue;
 		}
-		if (__atomic_load_n(&st.q.q_n, __ATOMIC_RELAXED) >= st.wake_at)
+		/* After a failed write the queue holds what waits: retry
+		 * once a period, not at once. */
+		if (!st.wfail &&
+		    __atomic_load_n(&st.q.q_n, __ATOMIC_RELAXED) >= st.wake_at)
 			break;
 		if (pthread_cond_timedwait(&st.wake, &st.lock, &dl) ==
 		    ETIMEDOUT)
@@ -503,7 +516,8 @@ writer_main(void *arg)
 	struct abatch	 b;
 	uint64_t	 req;
 	int64_t		 n;
-	int		 stop;
+	int		 stop, kept = 0;
+	char		 why[256], fate[64];
 
 	(void)arg;
 	for (;;) {
@@ -515,11 +529,31 @@ writer_main(void *arg)
 
 		aq_take(&st.q, &b);
 		metrics_set_queue(0);
-		if ((n = write_batch(&b)) < 0) {
+		if ((n = write_batch(&b, why, sizeof(why))) < 0 && stop) {
+			snprintf(fate, sizeof(fate), "%llu events lost",
+			    (unsigned long long)b.b_events);
 			metrics_add(&metrics_dropped, b.b_events);
-			warn_write("cannot write", b.b_events);
+			warn_write("cannot write", why, fate);
+		} else if (n < 0) {
+			/* A full disk: keep them (as summaries past the
+			 * queue's size) and try again next period. */
+			snprintf(fate, sizeof(fate), "%llu events kept in "
+			    "memory until it can", (unsigned long long)
+			    b.b_events);
+			aq_requeue(&st.q, &b);
+			kept = 1;
+			metrics_set_queue(__atomic_load_n(&st.q.q_n,
+			    __ATOMIC_RELAXED));
+			warn_write("cannot write", why, fate);
 		} else {
 			metrics_add(&metrics_written, (uint64_t)n);
+			if (kept && n > 0) {
+				fprintf(stderr, "isorun: audit database %s: "
+				    "writing again (%lld rows, with the "
+				    "events kept meanwhile)\n", st.path,
+				    (long long)n);
+				kept = 0;
+			}
 			pthread_mutex_lock(&st.lock);
 			st.wfail = 0;
 			pthread_mutex_unlock(&st.lock);

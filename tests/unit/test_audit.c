@@ -3,6 +3,7 @@
  * summaries, the store (queries, follow, retention, errors) and the
  * Prometheus text of the metrics, parsed back.
  */
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <arpa/inet.h>
@@ -11,6 +12,7 @@
 #include <jansson.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -544,6 +546,114 @@ test_overflow(void)
 		t = find_coarse(&rs, "");
 		T_CHECK(t != NULL && t->count == 76 && t->proto == AUDIT_UDP &&
 		    strstr(t->reason, "full") != NULL, "spare summary");
+		rows_free(&rs);
+	}
+	audit_store_close();
+	db_remove(path);
+}
+
+/*
+ * A write that fails (RLIMIT_FSIZE plays the full disk) loses nothing: the
+ * batch goes back into the queue, past its size into summaries with their
+ * counts, and is written once the file may grow again; flush says why
+ * meanwhile, and nothing is counted as dropped.
+ */
+static void
+test_write_fails(void)
+{
+	struct audit_config	 cfg = { 0 };
+	struct audit_metrics	 m0, m1;
+	struct audit_event	 ev;
+	struct ir_err		 err;
+	struct rows		 rs;
+	struct rlimit		 old, lim;
+	struct stat		 sb;
+	const struct trow	*t;
+	char			 path[128], wal[140], dst[32], reason[2048];
+	off_t			 size = 0;
+	int			 i, rc, rc1, rc2;
+
+	db_path(path, sizeof(path), "full.db");
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	cfg.ac_queue_max = 8;
+	cfg.ac_summary_max = 2;
+	rc = audit_store_open(path, &cfg, &err);
+	T_CHECK(rc == 0, "%s", err.msg);
+	if (rc != 0)
+		return;
+	ev_init(&ev, "s", "203.0.113.1", 80);
+	audit_emit(&ev);
+	T_CHECK(audit_store_flush(&err) == 0, "%s", err.msg);
+	if (stat(path, &sb) == 0)
+		size = sb.st_size;
+	if (stat(wal, &sb) == 0 && sb.st_size > size)
+		size = sb.st_size;
+	memset(reason, 'r', sizeof(reason) - 1);
+	reason[sizeof(reason) - 1] = '\0';
+	audit_metrics_snapshot(&m0);
+
+	/* Neither file may grow: every write of a batch this big fails. */
+	signal(SIGXFSZ, SIG_IGN);
+	getrlimit(RLIMIT_FSIZE, &old);
+	lim = old;
+	lim.rlim_cur = (rlim_t)size;
+	setrlimit(RLIMIT_FSIZE, &lim);
+	audit_store_pause(1);
+	for (i = 0; i < 8; i++) {
+		snprintf(dst, sizeof(dst), "203.0.113.%d", i + 10);
+		ev_init(&ev, "s", dst, 80);
+		ev.ae_reason = reason;
+		audit_emit(&ev);
+	}
+	for (i = 0; i < 100; i++) {
+		ev_init(&ev, "s", "203.0.113.50", 443);
+		ev.ae_reason = reason;
+		audit_emit(&ev);
+	}
+	audit_store_pause(0);
+	rc1 = audit_store_flush(&err);
+	/* More while it still fails: the queue holds the first ones now. */
+	for (i = 0; i < 30; i++) {
+		ev_init(&ev, "t", "203.0.113.60", 443);
+		ev.ae_kind = AUDIT_CLOSE;
+		ev.ae_allowed = 1;
+		ev.ae_bytes_down = 7;
+		audit_emit(&ev);
+	}
+	rc2 = audit_store_flush(&err);
+	setrlimit(RLIMIT_FSIZE, &old);
+	signal(SIGXFSZ, SIG_DFL);
+	T_CHECK(rc1 == -1 && rc2 == -1, "flush while failing: %d %d", rc1,
+	    rc2);
+	T_CHECK(strstr(err.msg, path) != NULL &&
+	    strstr(err.msg, "cannot write") != NULL &&
+	    strstr(err.msg, "events kept in memory until it can") != NULL,
+	    "%s", err.msg);
+	audit_metrics_snapshot(&m1);
+	T_CHECK(m1.am_queue > 0, "nothing waits in the queue");
+
+	rc = audit_store_flush(&err);
+	T_CHECK(rc == 0, "flush once it may grow: %s", err.msg);
+	audit_metrics_snapshot(&m1);
+	T_CHECK(m1.am_dropped == m0.am_dropped, "%llu dropped",
+	    (unsigned long long)(m1.am_dropped - m0.am_dropped));
+	if (query(path, &all, &rs) == 0) {
+		T_CHECK(sum_counts(&rs) == 1 + 8 + 100 + 30, "%llu events",
+		    (unsigned long long)sum_counts(&rs));
+		for (i = 0; i < 8; i++) {
+			snprintf(dst, sizeof(dst), "203.0.113.%d", i + 10);
+			t = find_dst(&rs, dst, 0);
+			T_CHECK(t != NULL && t->count == 1 &&
+			    strncmp(t->reason, reason, sizeof(t->reason) - 1)
+			    == 0, "queued event %s", dst);
+		}
+		t = find_dst(&rs, "203.0.113.50", 1);
+		T_CHECK(t != NULL && t->count == 100, "summary of 100");
+		t = find_dst(&rs, "203.0.113.60", 1);
+		T_CHECK(t != NULL && t->count == 30 && t->down == 30 * 7,
+		    "summary of 30 closes: %llu, %llu bytes",
+		    t ? (unsigned long long)t->count : 0,
+		    t ? (unsigned long long)t->down : 0);
 		rows_free(&rs);
 	}
 	audit_store_close();
@@ -1307,6 +1417,8 @@ main(void)
 	for (i = 0; i < sizeof(durations) / sizeof(durations[0]); i++)
 		T_RUN(test_duration(i), "duration '%s'", durations[i].in);
 	T_RUN(test_overflow(), "queue full: summaries with exact counts");
+	T_RUN(test_write_fails(), "a failed write keeps every event until it "
+	    "can write");
 	T_RUN(test_close_racing(), "close while emitting: nothing lost");
 	T_RUN(test_query_filters(), "query: sandbox, since, verdict, limit");
 	T_RUN(test_query_stop(), "query: the callback stops it");
