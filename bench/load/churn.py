@@ -177,7 +177,7 @@ def cycle(a, n, lat, fails):
         if s != 200 or (b or {}).get("exitCode") != 0:
             fails.append(f"exec {i}: {s} {b}")
         elif net:
-            if "wan 192.0.2.10" not in out or "denied=0" in out:
+            if f"path=/churn/{i}\n" not in out or "denied=0" in out:
                 fails.append(f"exec {i} (network): {out!r}")
             lat["net"].append(1)
         elif out != "ok\n":
@@ -205,7 +205,7 @@ def main():
     p.add_argument("--run-dir", required=True)
     p.add_argument("--seconds", type=float, default=60)
     p.add_argument("--count", type=int, default=200)
-    p.add_argument("--workers", type=int, default=4)
+    p.add_argument("--workers", type=int, default=1)
     p.add_argument("--net-every", type=int, default=10)
     p.add_argument("--mem-slack-kib", type=int, default=4096)
     p.add_argument("--samples", help="file for one JSON snapshot per cycle")
@@ -325,6 +325,15 @@ def main():
         print()
         print("RSS after each cycle (KiB): " +
               " ".join(str(s["rss_kib"]) for s in snaps))
+        half = snaps[len(snaps) // 2:]
+        if len(half) >= 2:
+            xs = [s["cycle"] for s in half]
+            ys = [s["rss_kib"] for s in half]
+            mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+            den = sum((x - mx) ** 2 for x in xs)
+            slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / den
+            print(f"RSS trend over the second half of the cycles: {slope:+.1f} KiB "
+                  f"per cycle ({slope * 1024 / a.count:+.0f} B per sandbox)")
     print()
     print("Checks:")
     for c in checks:
