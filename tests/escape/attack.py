@@ -24,6 +24,7 @@ Subcommands (ADDR:PORT takes [v6]:port):
   slowloris ADDR:PORT N SECONDS     N heads trickled one byte a second
   flood ADDR:PORT N                 N connections opened at once
   fetch NAME:PORT PATH N            N sequential HTTP GETs: ok count, latencies
+  spoof SRC ADDR:PORT               a connection from a source not our own
   listen PORT FILE                  TCP+UDP listener (for sandbox-to-sandbox)
   hold ADDR:PORT HOST PATH READY GO an HTTP keep-alive connection: a request,
                                     (then file READY), another when GO appears
@@ -353,13 +354,13 @@ def dns_query(name, qtype, qid=None):
     return q + b"\x00" + struct.pack("!HH", TYPES.get(qtype, 1), 1)
 
 
-def dns_ask(server, name, qtype="A", tcp=False, timeout=2.0):
+def dns_ask(server, name, qtype="A", tcp=False, timeout=2.0, port=53):
     q = dns_query(name, qtype)
     fam = family(server)
     if tcp:
         s = socket.socket(fam, socket.SOCK_STREAM)
         s.settimeout(timeout)
-        s.connect((server, 53))
+        s.connect((server, port))
         s.sendall(struct.pack("!H", len(q)) + q)
         n = struct.unpack("!H", s.recv(2))[0]
         r = b""
@@ -372,7 +373,7 @@ def dns_ask(server, name, qtype="A", tcp=False, timeout=2.0):
     else:
         s = socket.socket(fam, socket.SOCK_DGRAM)
         s.settimeout(timeout)
-        s.sendto(q, (server, 53))
+        s.sendto(q, (server, port))
         r = s.recv(65536)
         s.close()
     return r
@@ -413,7 +414,8 @@ def dns_parse(r):
 
 def cmd_dns(a):
     try:
-        rc, ans = dns_parse(dns_ask(a.server, a.name, a.type, a.tcp))
+        rc, ans = dns_parse(dns_ask(a.server, a.name, a.type, a.tcp,
+                                    port=a.port))
         say("status", rc)
         say("answers", " ".join(ans) or "none")
     except (OSError, IndexError, struct.error) as e:
@@ -441,7 +443,7 @@ def cmd_quic(a):
     pkt = bytes([0xc3]) + b"\x00\x00\x00\x01" + bytes([len(dcid)]) + dcid + \
         b"\x00" + b"\x00" + b"\x44\xc4" + os.urandom(1196)
     s = socket.socket(family(addr), socket.SOCK_DGRAM)
-    s.settimeout(0.5)
+    s.settimeout(0.3)
     got = 0
     for _ in range(3):
         try:
@@ -685,6 +687,28 @@ def cmd_probe(a):
     os._exit(0)
 
 
+def cmd_spoof(a):
+    """a connection from an address that is not the sandbox's own (another
+    sandbox's), bound with IP_FREEBIND, which needs no privilege"""
+    addr, port = addrport(a.to)
+    fam = family(addr)
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    try:
+        if fam == socket.AF_INET:
+            s.setsockopt(socket.SOL_IP, 15, 1)             # IP_FREEBIND
+        else:
+            s.setsockopt(socket.IPPROTO_IPV6, 78, 1)       # IPV6_FREEBIND
+        s.bind((a.src, 0))
+        s.settimeout(2)
+        s.connect((addr, port))
+        s.sendall(b"GET /spoofed HTTP/1.1\r\nHost: x\r\n\r\n")
+        say("answer", s.recv(64))
+    except OSError as e:
+        say("error", "%s: %s" % (type(e).__name__, e))
+    s.close()
+    return 0
+
+
 def cmd_resolve(a):
     try:
         ai = socket.getaddrinfo(a.name, None, type=socket.SOCK_STREAM)
@@ -728,6 +752,7 @@ def main():
     c.add_argument("name")
     c.add_argument("--tcp", action="store_true")
     c.add_argument("--type", default="A")
+    c.add_argument("--port", type=int, default=53)
     c = sub.add_parser("exfil")
     c.add_argument("server")
     c.add_argument("domain")
@@ -753,6 +778,9 @@ def main():
     c = sub.add_parser("listen")
     c.add_argument("port", type=int)
     c.add_argument("file")
+    c = sub.add_parser("spoof")
+    c.add_argument("src")
+    c.add_argument("to")
     c = sub.add_parser("probe")
     c.add_argument("to")
     c.add_argument("host")

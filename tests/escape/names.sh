@@ -43,10 +43,10 @@ AE='"sni":"api.example.com"'
 # sandbox that could reach nothing fails this file
 fresh
 x $SB 'curl -sS -4 -m 5 http://api.example.com/c00a; curl -sS -6 -k -m 5 https://api.example.com/c00b'
-check "control: the allowed name works over IPv4 and IPv6 (server logs both)" \
+chk "control: the allowed name works over IPv4 and IPv6 (server logs both)" \
     'seen "\"dst\":\"192.0.2.10\",\"dport\":80,.*\"path\":\"/c00a\"" &&
      seen "\"dst\":\"2001:db8:1::10\",\"dport\":443,.*\"path\":\"/c00b\""' \
-    "wan log: $(head -c 400 "$WLOG"); $(why)"
+    'wan log: $(head -c 400 "$WLOG"); $(why)'
 
 # --- direct addresses
 blk "direct IPv4 to a blocked address (TCP 80, 443, 22)" \
@@ -164,12 +164,12 @@ blk "HTTP CONNECT to a blocked host through the allowed address" \
 sb_create n2 --allow allowed.test || exit 1
 fresh
 x n2 'python3 /tmp/a.py http 192.0.2.11:80 --head "GET /u1 HTTP/1.1\r\nHost: allowed.test\r\n\r\n"; python3 /tmp/a.py http 192.0.2.12:80 --head "GET /u2 HTTP/1.1\r\nHost: allowed.test\r\n\r\n"'
-check "Host of an allowed name never resolved by the sandbox: blocked (no address to trust)" \
-    '[ "$(wan_n tcp)" = 0 ] && [ ! -s "$WLOG" ]' "tcp $(wan_n tcp); wan log $(head -c 300 "$WLOG"); $(why)"
+chk "Host of an allowed name never resolved by the sandbox: blocked (no address to trust)" \
+    '[ "$(wan_n tcp)" = 0 ] && [ ! -s "$WLOG" ]' 'tcp $(wan_n tcp); wan log $(head -c 300 "$WLOG"); $(why)'
 x n2 'python3 /tmp/a.py resolve allowed.test >/dev/null; python3 /tmp/a.py http 192.0.2.12:80 --head "GET /u3 HTTP/1.1\r\nHost: allowed.test\r\n\r\n"'
-check "... once resolved, the same spoofed request is served by 192.0.2.11 only" \
+chk "... once resolved, the same spoofed request is served by 192.0.2.11 only" \
     'seen "\"dst\":\"192.0.2.11\",\"dport\":80,.*\"path\":\"/u3\"" && [ "$(wan_n tcp 192.0.2.12)" = 0 ]' \
-    "wan log $(head -c 300 "$WLOG"); $(why)"
+    'wan log $(head -c 300 "$WLOG"); $(why)'
 
 # --- the audit trail says why (SPEC 5), one reason per kind of trick
 sleep 1.2
@@ -180,5 +180,5 @@ for r in "server_name has more than one entry" "has byte 0x00" \
     "duplicate Host header" "differs from the request-target"; do
 	grep "\"verdict\":\"blocked\"" "$T/audit.$SB" | grep -q "$r" && n=$((n + 1))
 done
-check "audit: the blocked tricks are recorded as malformed, saying why" '[ $n = 7 ]' \
-    "$n of 7 reasons found in $(grep -c . "$T/audit.$SB") events: $(grep malformed "$T/audit.$SB" | head -3)"
+chk "audit: the blocked tricks are recorded as malformed, saying why" '[ $n = 7 ]' \
+    '$n of 7 reasons found in $(grep -c . "$T/audit.$SB") events: $(grep malformed "$T/audit.$SB" | head -3)'
