@@ -23,12 +23,13 @@
  *	USEC at most, if given), until SIGINT, SIGTERM or MAXSECONDS; each
  *	answer's body is checked against its Content-Length. Prints counts,
  *	latency percentiles and throughput.
- *   loadtool hold -n PER_NETNS [-c INFLIGHT] TARGETS NETNS...
+ *   loadtool hold -n PER_NETNS [-c INFLIGHT] [-t SECONDS] TARGETS NETNS...
  *	in each network namespace (a path such as /run/netns/X), PER_NETNS
  *	connections to the comma-separated ADDR:PORT TARGETS in turn, each
  *	verified by an echo of a token of its own. Prints "held ..." when
- *	every one is verified or failed, holds them until stdin ends, echoes
- *	a second token on each (prints "recheck ...") and closes them.
+ *	every one is verified or failed (what is still under way after
+ *	SECONDS, 120, has failed), holds them until stdin ends, echoes a
+ *	second token on each (prints "recheck ...") and closes them.
  *
  * Every output is one line of key=value pairs.
  */
@@ -1181,7 +1182,7 @@ cmd_hold(int argc, char **argv)
 	struct hold	 hd;
 	struct hconn	*h;
 	struct epoll_event ev;
-	double		 t0;
+	double		 t0, wait_s = 120;
 	size_t		 i, ok;
 	unsigned	 nns, ns, k;
 	rlim_t		 lim;
@@ -1190,16 +1191,20 @@ cmd_hold(int argc, char **argv)
 
 	memset(&hd, 0, sizeof(hd));
 	hd.hd_inflight = 256;
-	while ((opt = getopt(argc, argv, "n:c:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:c:t:")) != -1) {
 		if (opt == 'n')
 			hd.hd_per = (unsigned)num_arg(optarg, "-n", 1, 100000);
 		else if (opt == 'c')
 			hd.hd_inflight = (int)num_arg(optarg, "-c", 1, 100000);
+		else if (opt == 't')
+			wait_s = (double)num_arg(optarg, "-t", 1, 3600);
 		else
-			die("usage: hold -n PER_NETNS [-c INFLIGHT] TARGETS NETNS...");
+			die("usage: hold -n PER_NETNS [-c INFLIGHT] [-t SECONDS] "
+			    "TARGETS NETNS...");
 	}
 	if (hd.hd_per == 0 || argc - optind < 2)
-		die("usage: hold -n PER_NETNS [-c INFLIGHT] TARGETS NETNS...");
+		die("usage: hold -n PER_NETNS [-c INFLIGHT] [-t SECONDS] "
+		    "TARGETS NETNS...");
 	tgs = argv[optind++];
 	for (tok = strtok_r(tgs, ",", &save); tok != NULL && hd.hd_ntg < MAX_TARGETS;
 	    tok = strtok_r(NULL, ",", &save)) {
@@ -1230,7 +1235,7 @@ cmd_hold(int argc, char **argv)
 	if ((hd.hd_ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		die("epoll: %s", strerror(errno));
 	t0 = now_s();
-	hd.hd_deadline = t0 + 120;
+	hd.hd_deadline = t0 + wait_s;
 	hold_loop(&hd);
 	printf("held n=%zu verified=%zu failed=%zu not_started=%zu "
 	    "refused_or_reset=%lu timeout=%lu emfile=%lu other=%lu "
@@ -1261,7 +1266,7 @@ cmd_hold(int argc, char **argv)
 	}
 	hd.hd_held = 0;
 	hd.hd_next = hd.hd_n;
-	hd.hd_deadline = now_s() + 60;
+	hd.hd_deadline = now_s() + wait_s;
 	hold_loop(&hd);
 	ok = hd.hd_held;
 	for (i = 0; i < hd.hd_n; i++)
