@@ -141,6 +141,10 @@ gateway_init_ns(void *arg)
 		/* A veth only ever sees its own sandbox's sources. */
 		{ "net/ipv4/conf/all/rp_filter", "1" },
 		{ "net/ipv4/conf/default/rp_filter", "1" },
+		/* Echo requests come here for the runner's ICMP relay: the
+		 * gateway must not answer them in the destination's name. */
+		{ "net/ipv4/icmp_echo_ignore_all", "1" },
+		{ "net/ipv6/icmp/echo_ignore_all", "1" },
 	};
 
 	return sysctl_set_all(set, sizeof(set) / sizeof(set[0]), arg);
@@ -156,6 +160,10 @@ sandbox_init_ns(void *arg)
 		{ "net/ipv6/conf/default/forwarding", "0" },
 		{ "net/ipv6/conf/all/accept_ra", "0" },
 		{ "net/ipv6/conf/default/accept_ra", "0" },
+		/* ping(8) without CAP_NET_RAW (the guest has none over this
+		 * namespace): ICMP echo sockets, which send nothing but echo
+		 * requests, for every group. */
+		{ "net/ipv4/ping_group_range", "0\t2147483647" },
 	};
 
 	return sysctl_set_all(set, sizeof(set) / sizeof(set[0]), arg);
@@ -532,6 +540,16 @@ v4:
 	return (int)(off >> 2);
 }
 
+int
+gateway_slot_info(const struct gateway *gw, unsigned slot,
+    struct gw_sandbox_info *out)
+{
+	if (slot >= gw->gw_nslots)
+		return -1;
+	slot_addrs(gw, slot, out);
+	return 0;
+}
+
 struct gw_sandbox *
 gateway_sandbox_lookup(const struct gateway *gw, const struct sockaddr *sa)
 {
@@ -654,6 +672,7 @@ gateway_adopt(const struct gateway_config *c, struct ir_err *err)
 		return NULL;
 	if ((gw->gw_nsfd = netns_open(gw->gw_netns, err)) == -1 ||
 	    is_netns_fd(gw->gw_nsfd, gw->gw_netns, err) == -1 ||
+	    netns_run(gw->gw_nsfd, gateway_init_ns, err, err) == -1 ||
 	    rtnl_open(&gw->gw_rtnl, gw->gw_nsfd, gw->gw_netns, err) == -1 ||
 	    (gw->gw_nft = nft_open(gw->gw_nsfd, gw->gw_netns, err)) == NULL)
 		goto fail;

@@ -19,9 +19,11 @@
  * runner's leftovers are found by name: gateway_purge().
  *
  * Inside the gateway, TCP from a sandbox goes by TPROXY to gc_tcp_port, UDP
- * and TCP to port 53 to gc_dns_port, other UDP to gc_udp_port; everything
- * else, and everything that finds no socket listening, is rejected at once
- * (TCP reset or ICMP administratively prohibited). Packets whose source is
+ * and TCP to port 53 to gc_dns_port, other UDP to gc_udp_port; ICMP echo
+ * requests are delivered to the gateway itself, whose kernel ignores them,
+ * for a raw socket of the runner (the ICMP relay); everything else, and
+ * everything that finds no socket listening, is rejected at once (TCP reset
+ * or ICMP administratively prohibited). Packets whose source is
  * not the sandbox's own address on its own veth are dropped. So when the
  * runner's sockets close (the runner died), sandboxes lose the network.
  *
@@ -149,6 +151,15 @@ struct gw_sandbox *gateway_sandbox_lookup(const struct gateway *gw,
  * and the DNS view keep their own per-slot tables indexed by it.
  */
 int	gateway_slot_of(const struct gateway *gw, const struct sockaddr *sa);
+
+/*
+ * The addresses and names of `slot` (as gateway_sandbox_info() gives them
+ * for a sandbox in it), whether or not a sandbox holds it: like
+ * gateway_slot_of(), any thread may call it. Returns 0, or -1 for a slot
+ * out of range.
+ */
+int	gateway_slot_info(const struct gateway *gw, unsigned slot,
+	    struct gw_sandbox_info *out);
 
 /* The number of slots; valid slots are 0 .. gateway_nslots() - 1. */
 unsigned gateway_nslots(const struct gateway *gw);

@@ -29,6 +29,11 @@
  * tproxy with no socket to hand to does nothing and evaluation goes on, so
  * every path ends in "refuse": an explicit reject.
  *
+ * ICMP echo requests get the mark too, with no tproxy: the mark's routing
+ * delivers them to the gateway itself, where a raw socket of the runner
+ * reads them (the ICMP relay, src/proxy/icmp.c) and the kernel ignores them
+ * (icmp_echo_ignore_all). Other ICMP is refused.
+ *
  * The dns chain ends in refuse too, never in the TCP/UDP proxies: with the
  * DNS listener gone, port 53 must not fall through to the generic proxy.
  *
@@ -59,6 +64,8 @@ static const char ruleset_fmt[] =
 "		meta l4proto tcp socket transparent 1 meta mark set %#x accept\n"
 "		meta pkttype != host counter drop\n"
 "		fib daddr type { broadcast, multicast, anycast } counter drop\n"
+"		icmp type echo-request meta mark set %#x accept\n"
+"		icmpv6 type echo-request meta mark set %#x accept\n"
 "		meta l4proto { tcp, udp } th dport 53 goto dns\n"
 "		meta l4proto tcp tproxy to :%u meta mark set %#x accept\n"
 "		meta l4proto udp tproxy to :%u meta mark set %#x accept\n"
@@ -89,8 +96,8 @@ static const char ruleset_fmt[] =
 int
 gateway_ruleset(const struct gateway_config *c, char *buf, size_t len)
 {
-	return snprintf(buf, len, ruleset_fmt, GW_FWMARK,
-	    c->gc_tcp_port, GW_FWMARK, c->gc_udp_port, GW_FWMARK,
+	return snprintf(buf, len, ruleset_fmt, GW_FWMARK, GW_FWMARK,
+	    GW_FWMARK, c->gc_tcp_port, GW_FWMARK, c->gc_udp_port, GW_FWMARK,
 	    c->gc_dns_port, GW_FWMARK, c->gc_dns_port, GW_FWMARK,
 	    GW_FWMARK);
 }

@@ -154,6 +154,7 @@ loop_expire(struct loop *lp)
 			tcp_timeout(lp, c);
 	}
 	udp_expire(lp);
+	icmp_expire(lp);
 }
 
 static int
@@ -167,8 +168,11 @@ loop_wait_ms(struct loop *lp)
 		if (c != NULL && c->c_deadline < next)
 			next = c->c_deadline;
 	}
-	if (!LIST_EMPTY(&lp->lp_flows) && lp->lp_now + 1000 < next)
+	if ((!LIST_EMPTY(&lp->lp_flows) || icmp_busy(lp)) &&
+	    lp->lp_now + 1000 < next)
 		next = lp->lp_now + 1000;
+	if (lp->lp_accept_at != 0 && lp->lp_accept_at < next)
+		next = lp->lp_accept_at;
 	if (next == UINT64_MAX)
 		return -1;
 	return next <= lp->lp_now ? 0 : (int)(next - lp->lp_now);
@@ -211,6 +215,9 @@ loop_main(void *arg)
 			case PEV_FLOW:
 				udp_flow_event(lp, ev->ptr);
 				break;
+			case PEV_ICMP:
+				icmp_event(lp);
+				break;
 			}
 		}
 		if (__atomic_load_n(&px->px_gen, __ATOMIC_ACQUIRE) !=
@@ -219,12 +226,16 @@ loop_main(void *arg)
 			    __ATOMIC_ACQUIRE);
 			tcp_sandbox_changed(lp);
 			udp_sandbox_changed(lp);
+			icmp_sandbox_changed(lp);
 		}
 		loop_expire(lp);
+		if (lp->lp_accept_at != 0 && lp->lp_accept_at <= lp->lp_now)
+			tcp_accept_resume(lp);
 		tcp_reap(lp);
 	}
 	tcp_close_all(lp);
 	udp_close_all(lp);
+	icmp_close_all(lp);
 	return NULL;
 }
 
@@ -242,6 +253,7 @@ static void
 loop_fini(struct loop *lp)
 {
 	tcp_pipes_free(lp);
+	icmp_free(lp);
 	if (lp->lp_tcpfd != -1)
 		close(lp->lp_tcpfd);
 	if (lp->lp_udpfd != -1)
@@ -300,6 +312,8 @@ loop_init(struct proxy *px, struct loop *lp, struct ir_err *err)
 		err_set(err, errno, "proxy: epoll: %s", strerror(errno));
 		return -1;
 	}
+	if (lp == &px->px_loops[0] && icmp_open(lp, err) == -1)
+		return -1;
 	return 0;
 }
 

@@ -15,6 +15,8 @@
 #define PX_ID_MAX	64
 #define PX_PIPE_POOL	64	/* empty pipes kept per loop */
 #define PX_PIPE_SIZE	(1 << 20) /* asked of each pipe (F_SETPIPE_SZ) */
+#define PX_ACCEPT_RETRY_MS 50	/* a listener paused for lack of fds */
+#define PX_WARN_MS	10000	/* the least between two stderr lines */
 
 /* What an epoll event points at. */
 enum pev_kind {
@@ -24,6 +26,7 @@ enum pev_kind {
 	PEV_CLIENT,		/* a connection's sandbox side */
 	PEV_UPSTREAM,		/* a connection's upstream side */
 	PEV_FLOW,		/* a UDP flow's upstream socket */
+	PEV_ICMP,		/* one of the ICMP relay's sockets */
 };
 
 struct pev {
@@ -56,6 +59,7 @@ enum { TL_FIRST, TL_PEEK, TL_CONNECT, TL_IDLE, TL_DRAIN, TL_N };
 
 struct flow;
 LIST_HEAD(flowlist, flow);
+struct icmp_relay;
 
 struct loop {
 	struct proxy	*lp_px;
@@ -64,6 +68,8 @@ struct loop {
 	int		 lp_wakefd;	/* eventfd: stop, or sandboxes changed */
 	int		 lp_tcpfd, lp_udpfd;
 	int		 lp_spare;	/* kept open for EMFILE */
+	uint64_t	 lp_accept_at;	/* listener paused until (ms): out of
+					   descriptors even with the spare */
 	struct pev	 lp_ev_tcp, lp_ev_udp, lp_ev_wake;
 	struct tlist	 lp_timers[TL_N];
 	struct connq	 lp_conns;	/* every open connection */
@@ -72,6 +78,7 @@ struct loop {
 	int		 lp_pipes[PX_PIPE_POOL][2]; /* empty pipes to reuse */
 	unsigned	 lp_npipes;
 	struct flowlist	 lp_flows;
+	struct icmp_relay *lp_icmp;	/* loop 0 only */
 	uint64_t	 lp_now;	/* ms, CLOCK_MONOTONIC, per wakeup */
 	unsigned	 lp_seen_gen;	/* px_gen last handled */
 };
@@ -86,6 +93,8 @@ struct proxy {
 	unsigned		 px_nloops;
 	struct loop		*px_loops;
 	int			 px_stop;	/* atomic */
+	uint64_t		 px_fd_warned;	/* atomic: ms of the last
+						   "out of descriptors" line */
 	unsigned		 px_gen;	/* atomic: sandbox changes */
 	struct proxy_stats	 px_stats;	/* atomic counters */
 };
@@ -168,6 +177,7 @@ void		 px_sa_unmap(const struct sockaddr_in6 *,
 
 /* tcp.c */
 void	tcp_accept(struct loop *);
+void	tcp_accept_resume(struct loop *);
 void	tcp_event(struct loop *, struct conn *, int side, uint32_t events);
 void	tcp_timeout(struct loop *, struct conn *);
 void	tcp_close_all(struct loop *);
@@ -182,5 +192,14 @@ void	udp_flow_event(struct loop *, struct flow *);
 void	udp_expire(struct loop *);
 void	udp_close_all(struct loop *);
 void	udp_sandbox_changed(struct loop *);
+
+/* icmp.c: the ICMP relay, on loop 0 */
+int	icmp_open(struct loop *, struct ir_err *);
+void	icmp_event(struct loop *);
+void	icmp_expire(struct loop *);
+int	icmp_busy(const struct loop *);	/* sessions to expire */
+void	icmp_sandbox_changed(struct loop *);
+void	icmp_close_all(struct loop *);
+void	icmp_free(struct loop *);
 
 #endif
