@@ -17,6 +17,8 @@ Subcommands (ADDR:PORT takes [v6]:port):
   tcp ADDR:PORT [--data TEXT]       connect, send, read
   udp ADDR:PORT [--data TEXT] [-n N] datagrams, wait for echoes
   dns SERVER NAME [--tcp] [--type T] one query, printing rcode and answers
+  dns2 SERVER NAME1 NAME2 [--pipe]  two questions in one query, or (--pipe)
+                                    two queries on one TCP connection
   exfil SERVER DOMAIN N [--tcp]     N queries with long unique labels
   quic ADDR:PORT                    a QUIC v1 Initial-shaped datagram
   icmp ADDR                         echo requests through ping and raw sockets
@@ -325,7 +327,7 @@ def cmd_udp(a):
     got = 0
     try:
         s = socket.socket(family(addr), socket.SOCK_DGRAM)
-        s.settimeout(0.3)
+        s.settimeout(0.25)
         for i in range(a.n):
             try:
                 s.sendto(unescape(a.data) if a.data else
@@ -423,6 +425,40 @@ def cmd_dns(a):
     return 0
 
 
+def cmd_dns2(a):
+    """two questions in one message, or (--pipe, TCP) two messages on one
+    connection: the second name must be judged as much as the first"""
+    fam = family(a.server)
+    if a.pipe:
+        q1, q2 = dns_query(a.name1, "A"), dns_query(a.name2, "A")
+        s = socket.socket(fam, socket.SOCK_STREAM)
+        s.settimeout(2)
+        try:
+            s.connect((a.server, 53))
+            s.sendall(struct.pack("!H", len(q1)) + q1 +
+                      struct.pack("!H", len(q2)) + q2)
+            data, _ = recv_some(s, 1.5)
+            say("bytes", len(data))
+        except OSError as e:
+            say("error", "%s: %s" % (type(e).__name__, e))
+        s.close()
+        return 0
+    q = dns_query(a.name1, "A")
+    q = q[:4] + b"\x00\x02" + q[6:]
+    for lab in a.name2.split("."):
+        q += bytes([len(lab)]) + lab.encode()
+    q += b"\x00\x00\x01\x00\x01"
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    s.settimeout(1.5)
+    try:
+        s.sendto(q, (a.server, 53))
+        r = s.recv(65536)
+        say("rcode", r[3] & 15)
+    except OSError as e:
+        say("error", "%s: %s" % (type(e).__name__, e))
+    return 0
+
+
 def cmd_exfil(a):
     answered = 0
     for i in range(a.n):
@@ -443,9 +479,9 @@ def cmd_quic(a):
     pkt = bytes([0xc3]) + b"\x00\x00\x00\x01" + bytes([len(dcid)]) + dcid + \
         b"\x00" + b"\x00" + b"\x44\xc4" + os.urandom(1196)
     s = socket.socket(family(addr), socket.SOCK_DGRAM)
-    s.settimeout(0.3)
+    s.settimeout(0.25)
     got = 0
-    for _ in range(3):
+    for _ in range(2):
         try:
             s.sendto(pkt, (addr, port))
             s.recv(4096)
@@ -746,13 +782,18 @@ def main():
     c = sub.add_parser("udp")
     c.add_argument("to")
     c.add_argument("--data")
-    c.add_argument("-n", type=int, default=3)
+    c.add_argument("-n", type=int, default=2)
     c = sub.add_parser("dns")
     c.add_argument("server")
     c.add_argument("name")
     c.add_argument("--tcp", action="store_true")
     c.add_argument("--type", default="A")
     c.add_argument("--port", type=int, default=53)
+    c = sub.add_parser("dns2")
+    c.add_argument("server")
+    c.add_argument("name1")
+    c.add_argument("name2")
+    c.add_argument("--pipe", action="store_true")
     c = sub.add_parser("exfil")
     c.add_argument("server")
     c.add_argument("domain")

