@@ -29,8 +29,13 @@ struct pol_guard {
 	struct atrie	 v4, v6;
 };
 
+/*
+ * 0.0.0.0/8 and :: too: a connection to 0.0.0.0 (or ::) made from the
+ * runner's namespace reaches the runner host itself, as loopback does.
+ */
 const char *const pol_guard_defaults[] = {
-	"127.0.0.0/8", "::1", "169.254.0.0/16", "fe80::/10",
+	"127.0.0.0/8", "::1", "169.254.0.0/16", "fe80::/10", "0.0.0.0/8",
+	"::/128",
 };
 const size_t pol_guard_ndefaults =
     sizeof(pol_guard_defaults) / sizeof(pol_guard_defaults[0]);

@@ -106,8 +106,9 @@ struct pol_guard;
 struct pol_guard	*pol_guard_compile(const char *const *cidrs, size_t n,
 			    struct ir_err *err);
 void			 pol_guard_free(struct pol_guard *);
-/* SPEC 2's fixed part: 127.0.0.0/8, ::1, 169.254.0.0/16, fe80::/10 (the
- * runner adds the host's own addresses). */
+/* SPEC 2's fixed part: 127.0.0.0/8, ::1, 169.254.0.0/16, fe80::/10, and
+ * 0.0.0.0/8 and :: which mean this host too (the runner adds the host's own
+ * addresses). */
 extern const char *const pol_guard_defaults[];
 extern const size_t	 pol_guard_ndefaults;
 

@@ -522,6 +522,36 @@ test_guard_errors(void)
 	    "'10.0.0.1/8': host bits"), "%s", err.msg);
 	g = pol_guard_compile(pol_guard_defaults, pol_guard_ndefaults, &err);
 	T_CHECK(g != NULL, "defaults: %s", err.msg);
+	/* 0.0.0.0 and :: mean the host the runner connects from (found by
+	 * tests/escape: a name resolving to 0.0.0.0 reached a host service). */
+	{
+		static const char *const guarded[] = { "0.0.0.0", "0.1.2.3",
+		    "::", "127.0.0.1", "::1", "169.254.169.254", "fe80::1" };
+		static const char *const open[] = { "1.0.0.0", "::2",
+		    "192.0.2.1" };
+		struct policy		*p = policy_compile(NULL, 0, NULL, 0,
+					    NULL);
+		struct pol_target	 t;
+		struct pol_decision	 d;
+
+		for (size_t i = 0; i < sizeof(guarded) / sizeof(*guarded);
+		    i++) {
+			memset(&t, 0, sizeof(t));
+			pol_target_set_addr(&t, guarded[i]);
+			policy_eval(p, g, &t, &d);
+			T_CHECK(d.verdict == POL_BLOCKED &&
+			    d.basis == POL_BY_GUARD, "%s is not guarded",
+			    guarded[i]);
+		}
+		for (size_t i = 0; i < sizeof(open) / sizeof(*open); i++) {
+			memset(&t, 0, sizeof(t));
+			pol_target_set_addr(&t, open[i]);
+			policy_eval(p, g, &t, &d);
+			T_CHECK(d.verdict == POL_PERMITTED, "%s is guarded",
+			    open[i]);
+		}
+		policy_free(p);
+	}
 	pol_guard_free(g);
 }
 
