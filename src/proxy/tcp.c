@@ -59,6 +59,23 @@ conn_audit(struct conn *c, enum audit_kind kind, int allowed,
 	audit_emit(&ev);
 }
 
+/* At most one line every PX_WARN_MS for all loops: a flood of refusals
+ * is in the audit, not on stderr. */
+static void
+warn_fds(struct loop *lp, int e)
+{
+	struct proxy	*px = lp->lp_px;
+	uint64_t	 last;
+
+	last = __atomic_load_n(&px->px_fd_warned, __ATOMIC_RELAXED);
+	if ((last != 0 && lp->lp_now < last + PX_WARN_MS) ||
+	    !__atomic_compare_exchange_n(&px->px_fd_warned, &last,
+	    lp->lp_now, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		return;
+	fprintf(stderr, "isorun: proxy: out of file descriptors (%s): new "
+	    "connections are reset until some close\n", strerror(e));
+}
+
 /*
  * A pipe for one direction of a relay: an empty one from the loop's pool,
  * else a new one (as large as the kernel lets us: fewer splice calls per
@@ -220,6 +237,7 @@ conn_pump(struct loop *lp, struct conn *c)
 			if (!c->c_eof[dir] && c->c_inpipe[dir] < PX_PIPE_SIZE) {
 				if (c->c_pipe[dir][0] == -1 &&
 				    pipe_get(lp, c->c_pipe[dir]) == -1) {
+					warn_fds(lp, errno);
 					conn_free(lp, c, 1, "out of file "
 					    "descriptors for a pipe");
 					return -1;
@@ -294,15 +312,22 @@ conn_connect(struct loop *lp, struct conn *c)
 	px_sa_unmap(&c->c_up, &dst);
 	len = dst.ss_family == AF_INET ? sizeof(struct sockaddr_in) :
 	    sizeof(struct sockaddr_in6);
+	/* From here on conn_free() audits the end of a permitted one. */
+	c->c_state = CS_CONNECT;
 	fd = socket(dst.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0);
 	if (fd == -1) {
-		conn_free(lp, c, 1, "upstream socket: out of resources");
+		char	 why[128];
+
+		if (errno == EMFILE || errno == ENFILE)
+			warn_fds(lp, errno);
+		snprintf(why, sizeof(why), "upstream socket: %s",
+		    strerror(errno));
+		conn_free(lp, c, 1, why);
 		return;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 	c->c_fd[1] = fd;
-	c->c_state = CS_CONNECT;
 	if (connect(fd, (struct sockaddr *)&dst, len) == -1 &&
 	    errno != EINPROGRESS) {
 		conn_free(lp, c, 1, strerror(errno));
@@ -817,12 +842,63 @@ conn_new(struct loop *lp, int fd, const struct sockaddr_in6 *src)
 	px_timer_set(lp, c, TL_FIRST);
 }
 
+/*
+ * accept() failed for lack of descriptors: give up the spare one to
+ * accept the next connection and reset it, with an audit event, rather
+ * than leave it waiting. Returns 0 when one was refused (try again), 1
+ * when none is waiting, -1 when there was no room even so (another
+ * thread took the spare's slot): then pause the listener, for a level-
+ * triggered one would wake us at once, forever.
+ */
+static int
+accept_no_fds(struct loop *lp, int e)
+{
+	struct proxy		*px = lp->lp_px;
+	struct sockaddr_in6	 src, dst;
+	socklen_t		 len = sizeof(src);
+	struct policy		*pol = NULL;
+	char			 id[PX_ID_MAX] = "", why[128];
+	int			 fd, slot;
+
+	warn_fds(lp, e);
+	if (lp->lp_spare == -1 &&
+	    (lp->lp_spare = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	close(lp->lp_spare);
+	lp->lp_spare = -1;
+	fd = accept4(lp->lp_tcpfd, (struct sockaddr *)&src, &len,
+	    SOCK_CLOEXEC);
+	if (fd == -1) {
+		lp->lp_spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		return errno == EAGAIN ? 1 : -1;
+	}
+	stat_add(&px->px_stats.ps_accepted, 1);
+	len = sizeof(dst);
+	if (src.sin6_family != AF_INET6 || getsockname(fd,
+	    (struct sockaddr *)&dst, &len) == -1) {
+		set_linger0(fd);
+		close(fd);
+	} else {
+		slot = gateway_slot_of(px->px_gw, (const struct sockaddr *)
+		    &src);
+		if (slot >= 0)
+			pol = px_sandbox_get(px, (unsigned)slot, id, NULL);
+		snprintf(why, sizeof(why), "the runner is out of file "
+		    "descriptors (%s)", strerror(e));
+		accept_refuse(px, fd, &src, &dst, pol != NULL ? id : "",
+		    "limit", why);
+		policy_free(pol);
+	}
+	lp->lp_spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	return 0;
+}
+
 void
 tcp_accept(struct loop *lp)
 {
 	struct sockaddr_in6	 src;
 	socklen_t		 len;
-	int			 fd;
+	int			 fd, rc;
 
 	for (;;) {
 		len = sizeof(src);
@@ -837,19 +913,31 @@ tcp_accept(struct loop *lp)
 			continue;
 		}
 		if (errno == EMFILE || errno == ENFILE) {
-			/* Refuse one rather than spin on a full table. */
-			close(lp->lp_spare);
-			if ((fd = accept(lp->lp_tcpfd, NULL, NULL)) != -1) {
-				set_linger0(fd);
-				close(fd);
-			}
-			lp->lp_spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
-			continue;
+			if ((rc = accept_no_fds(lp, errno)) == 0)
+				continue;
+			if (rc == -1 && epoll_ctl(lp->lp_epfd, EPOLL_CTL_DEL,
+			    lp->lp_tcpfd, NULL) == 0)
+				lp->lp_accept_at = lp->lp_now +
+				    PX_ACCEPT_RETRY_MS;
+			return;
 		}
 		if (errno == ECONNABORTED || errno == EINTR)
 			continue;
 		return;
 	}
+}
+
+/* The pause is over: watch the listener again and take what waits. */
+void
+tcp_accept_resume(struct loop *lp)
+{
+	if (px_epoll_add(lp, lp->lp_tcpfd, EPOLLIN | EPOLLEXCLUSIVE,
+	    &lp->lp_ev_tcp) == -1) {
+		lp->lp_accept_at = lp->lp_now + PX_ACCEPT_RETRY_MS;
+		return;
+	}
+	lp->lp_accept_at = 0;
+	tcp_accept(lp);
 }
 
 void
