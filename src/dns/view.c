@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <ares.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -34,6 +35,7 @@
 #define DV_TCP_PENDING	16	/* queries in flight per guest TCP connection */
 #define DV_TCP_OUTMAX	(256 * 1024)
 #define DV_REASON_MAX	512
+#define DV_ACCEPT_RETRY_MS 100	/* the TCP listener paused for lack of fds */
 
 enum dv_evtype { EV_WAKE, EV_UDP, EV_TCPL, EV_USEND, EV_TCP, EV_ARES };
 
@@ -117,6 +119,9 @@ struct dnsview {
 	TAILQ_HEAD(, dv_tcp)	 dv_conns;
 	unsigned		 dv_nconns;
 	uint64_t		 dv_next_sweep;
+	int			 dv_spare;	/* kept open for EMFILE */
+	uint64_t		 dv_tcpl_paused; /* ms: the TCP listener is out
+					   of epoll till then (no fds) */
 	uint8_t			 dv_ids[65536 / 8];	/* upstream ids in use */
 	uint16_t		 dv_rnd[256];
 	unsigned		 dv_nrnd;
@@ -972,6 +977,36 @@ tcp_close(struct dnsview *dv, struct dv_tcp *t)
 	tcp_unref(dv, t);
 }
 
+/*
+ * Out of descriptors: the spare one makes room to accept the next guest
+ * connection and reset it, so that its resolver fails at once rather than
+ * wait. 0 when one was refused, 1 when none waits, -1 when there was no
+ * room even so.
+ */
+static int
+tcp_refuse_one(struct dnsview *dv)
+{
+	struct linger	 l = { 1, 0 };
+	int		 fd, rc;
+
+	if (dv->dv_spare == -1 &&
+	    (dv->dv_spare = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	close(dv->dv_spare);
+	dv->dv_spare = -1;
+	if ((fd = accept4(dv->dv_tcpl.e_fd, NULL, NULL, SOCK_CLOEXEC)) ==
+	    -1) {
+		rc = errno == EAGAIN ? 1 : -1;
+		dv->dv_spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		return rc;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+	close(fd);
+	STAT(dv, ds_dropped);
+	dv->dv_spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	return 0;
+}
+
 static void
 tcp_accept(struct dnsview *dv)
 {
@@ -979,13 +1014,26 @@ tcp_accept(struct dnsview *dv)
 	socklen_t		 plen;
 	struct epoll_event	 ev;
 	struct dv_tcp		*t;
-	int			 fd, slot, i;
+	int			 fd, slot, i, rc;
 
 	for (i = 0; i < DV_UDP_BATCH; i++) {
 		plen = sizeof(peer);
 		if ((fd = accept4(dv->dv_tcpl.e_fd, (struct sockaddr *)&peer,
-		    &plen, SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1)
+		    &plen, SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1) {
+			if (errno != EMFILE && errno != ENFILE)
+				return;
+			if ((rc = tcp_refuse_one(dv)) == 0)
+				continue;
+			if (rc == 1)
+				return;
+			/* Level-triggered: while no descriptor is free it
+			 * would wake us at once, forever. */
+			if (epoll_ctl(dv->dv_ep, EPOLL_CTL_DEL,
+			    dv->dv_tcpl.e_fd, NULL) == 0)
+				dv->dv_tcpl_paused = now_ms() +
+				    DV_ACCEPT_RETRY_MS;
 			return;
+		}
 		if (dv->dv_nconns >= dv->dv_conf.dc_tcp_max ||
 		    (slot = gateway_slot_of(dv->dv_gw,
 		    (struct sockaddr *)&peer)) < 0 ||
@@ -1164,6 +1212,21 @@ ares_sock_cb(void *data, ares_socket_t fd, int readable, int writable)
 
 /* ---- the loop ---- */
 
+/* The pause is over: watch the TCP listener again. */
+static void
+tcpl_resume(struct dnsview *dv, uint64_t now)
+{
+	struct epoll_event	 ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.ptr = &dv->dv_tcpl;
+	if (epoll_ctl(dv->dv_ep, EPOLL_CTL_ADD, dv->dv_tcpl.e_fd, &ev) == -1)
+		dv->dv_tcpl_paused = now + DV_ACCEPT_RETRY_MS;
+	else
+		dv->dv_tcpl_paused = 0;
+}
+
 static int
 loop_timeout(struct dnsview *dv, uint64_t now)
 {
@@ -1176,6 +1239,10 @@ loop_timeout(struct dnsview *dv, uint64_t now)
 	if ((q = TAILQ_FIRST(&dv->dv_waiting)) != NULL)
 		ms = q->q_deadline <= now ? 0 :
 		    q->q_deadline - now < ms ? q->q_deadline - now : ms;
+	if (dv->dv_tcpl_paused != 0)
+		ms = dv->dv_tcpl_paused <= now ? 0 :
+		    dv->dv_tcpl_paused - now < ms ? dv->dv_tcpl_paused - now :
+		    ms;
 	return (int)ms + (ms == 0 && tvp->tv_usec > 0 ? 1 : 0);
 }
 
@@ -1231,6 +1298,8 @@ view_main(void *arg)
 		ares_process_fd(dv->dv_ares, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
 		now = now_ms();
 		queries_expire(dv, now);
+		if (dv->dv_tcpl_paused != 0 && now >= dv->dv_tcpl_paused)
+			tcpl_resume(dv, now);
 		if (now >= dv->dv_next_sweep) {
 			tcp_sweep(dv, now);
 			dv->dv_next_sweep = now + 1000;
@@ -1350,6 +1419,8 @@ view_free(struct dnsview *dv)
 		close(dv->dv_udp.e_fd);
 	if (dv->dv_tcpl.e_fd != -1)
 		close(dv->dv_tcpl.e_fd);
+	if (dv->dv_spare != -1)
+		close(dv->dv_spare);
 	if (dv->dv_usend.e_fd != -1)
 		close(dv->dv_usend.e_fd);
 	if (dv->dv_wake.e_fd != -1)
@@ -1381,7 +1452,7 @@ dnsview_start(struct gateway *gw, const struct dnsview_config *c,
 	dv->dv_conf.dc_servers = NULL;
 	dv->dv_guard = guard;
 	dv->dv_ep = dv->dv_wake.e_fd = dv->dv_udp.e_fd = dv->dv_tcpl.e_fd =
-	    dv->dv_usend.e_fd = -1;
+	    dv->dv_usend.e_fd = dv->dv_spare = -1;
 	LIST_INIT(&dv->dv_asocks);
 	TAILQ_INIT(&dv->dv_waiting);
 	TAILQ_INIT(&dv->dv_conns);
@@ -1413,6 +1484,10 @@ dnsview_start(struct gateway *gw, const struct dnsview_config *c,
 	    SOCK_CLOEXEC, c->dc_port, err);
 	if (dv->dv_tcpl.e_fd == -1 || usend_open(dv, err) == -1)
 		goto fail;
+	if ((dv->dv_spare = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1) {
+		err_set(err, errno, "/dev/null: %s", strerror(errno));
+		goto fail;
+	}
 	if (dv->dv_usend.e_fd == -1)
 		dv->dv_usend.e_fd = dup(dv->dv_udp.e_fd);
 	if (ep_add(dv, &dv->dv_wake, EV_WAKE, err) == -1 ||
