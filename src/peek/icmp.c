@@ -188,3 +188,38 @@ icmp_rebuild6(const struct icmp_echo *req, uint8_t *buf, size_t cap)
 	    buf + IP6_HDR, ICMP_HDR, req->ie_data, req->ie_len));
 	return IP6_HDR + n;
 }
+
+size_t
+icmp_quote_udp(int family, const uint8_t *src, const uint8_t *dst,
+    uint16_t sport, uint16_t dport, const uint8_t *data, size_t len,
+    uint8_t *buf, size_t cap)
+{
+	size_t	 h = family == 4 ? IP4_HDR : IP6_HDR, q;
+
+	if (cap < h + 8 || len > ICMP_PKT_MAX - h - 8)
+		return 0;
+	q = len < cap - h - 8 ? len : cap - h - 8;
+	memset(buf, 0, h + 8);
+	if (family == 4) {
+		buf[0] = 0x45;
+		put16(buf + 2, (uint16_t)(h + 8 + len));
+		buf[8] = 64;
+		buf[9] = 17;
+		memcpy(buf + 12, src, 4);
+		memcpy(buf + 16, dst, 4);
+		put16(buf + 10, csum(buf, IP4_HDR));
+	} else {
+		buf[0] = 0x60;
+		put16(buf + 4, (uint16_t)(8 + len));
+		buf[6] = 17;
+		buf[7] = 64;
+		memcpy(buf + 8, src, 16);
+		memcpy(buf + 24, dst, 16);
+	}
+	put16(buf + h, sport);
+	put16(buf + h + 2, dport);
+	put16(buf + h + 4, (uint16_t)(8 + len));
+	if (q > 0)
+		memcpy(buf + h + 8, data, q);
+	return h + 8 + q;
+}

@@ -64,6 +64,17 @@ size_t	icmp_build_prohibited(int family, const uint8_t *orig, size_t origlen,
 	    uint8_t *buf, size_t cap);
 
 /*
+ * The start of a UDP datagram as it left the guest (IP header, UDP header,
+ * payload; addresses 4 or 16 bytes by family, ports in host order), to
+ * quote in an error for a datagram read from a socket; cut to `cap`. The
+ * UDP checksum is left 0. Returns its length, or 0 if `cap` cannot hold the
+ * headers.
+ */
+size_t	icmp_quote_udp(int family, const uint8_t *src, const uint8_t *dst,
+	    uint16_t sport, uint16_t dport, const uint8_t *data, size_t len,
+	    uint8_t *buf, size_t cap);
+
+/*
  * For IPv6, which gives no header: the original packet of request `req`
  * (an IPv6 header, then the echo request, its checksum filled in) into
  * `buf`, to quote in an error; cut to `cap` if longer. Returns its length,

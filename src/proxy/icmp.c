@@ -7,9 +7,7 @@
  *
  * A permitted echo goes out again from the runner's namespace, on a raw
  * socket, under an identifier of ours; the reply goes back to the sandbox
- * from the address it pinged, sent from the gateway on the raw socket that
- * read the request (transparent, so that it may use any source address; the
- * kernel adds the IP header and fragments). A blocked echo gets
+ * from the address it pinged, sent from the gateway by px_icmp_send(). A blocked echo gets
  * "administratively prohibited"
  * from the sandbox's gateway address, at once. A session (sandbox address,
  * destination, the guest's identifier) is decided once and is one audit
@@ -243,77 +241,17 @@ sess_new(struct loop *lp, unsigned slot, unsigned gen,
 	return s;
 }
 
-/* Sends ICMP message `msg` from `from` to the sandbox address `to`. */
-static void
-to_sandbox(struct icmp_relay *ir, int family, const uint8_t *from,
-    const uint8_t *to, const uint8_t *msg, size_t len)
-{
-	struct sockaddr_in	 s4 = { .sin_family = AF_INET };
-	struct sockaddr_in6	 s6 = { .sin6_family = AF_INET6 };
-	struct iovec		 iov = { (void *)(uintptr_t)msg, len };
-	union {
-		char		 b4[CMSG_SPACE(sizeof(struct in_pktinfo))];
-		char		 b6[CMSG_SPACE(sizeof(struct in6_pktinfo))];
-		struct cmsghdr	 align;
-	}			 ctl;
-	struct msghdr		 mh;
-	struct cmsghdr		*cm;
-
-	memset(&ctl, 0, sizeof(ctl));
-	memset(&mh, 0, sizeof(mh));
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = &ctl;
-	cm = (struct cmsghdr *)(void *)&ctl;
-	if (family == 4) {
-		struct in_pktinfo pi = { 0 };
-
-		memcpy(&s4.sin_addr, to, 4);
-		memcpy(&pi.ipi_spec_dst, from, 4);
-		mh.msg_name = &s4;
-		mh.msg_namelen = sizeof(s4);
-		mh.msg_controllen = CMSG_SPACE(sizeof(pi));
-		cm->cmsg_level = IPPROTO_IP;
-		cm->cmsg_type = IP_PKTINFO;
-		cm->cmsg_len = CMSG_LEN(sizeof(pi));
-		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
-		(void)sendmsg(ir->ir_fd[IR_IN4], &mh, 0);
-	} else {
-		struct in6_pktinfo pi = { 0 };
-
-		memcpy(&s6.sin6_addr, to, 16);
-		memcpy(&pi.ipi6_addr, from, 16);
-		mh.msg_name = &s6;
-		mh.msg_namelen = sizeof(s6);
-		mh.msg_controllen = CMSG_SPACE(sizeof(pi));
-		cm->cmsg_level = IPPROTO_IPV6;
-		cm->cmsg_type = IPV6_PKTINFO;
-		cm->cmsg_len = CMSG_LEN(sizeof(pi));
-		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
-		(void)sendmsg(ir->ir_fd[IR_IN6], &mh, 0);
-	}
-}
-
 static void
 prohibited(struct loop *lp, unsigned slot, const struct icmp_echo *e,
     const uint8_t *orig, size_t origlen)
 {
-	struct gw_sandbox_info	 si;
-	uint8_t			 quote[1280];
-	size_t			 n;
+	uint8_t	 quote[1280];
 
-	if (gateway_slot_info(lp->lp_px->px_gw, slot, &si) == -1)
-		return;
 	if (e->ie_family == 6) {
 		origlen = icmp_rebuild6(e, quote, sizeof(quote));
 		orig = quote;
 	}
-	n = icmp_build_prohibited(e->ie_family, orig, origlen, icmp_out,
-	    sizeof(icmp_out));
-	if (n > 0)
-		to_sandbox(lp->lp_icmp, e->ie_family, e->ie_family == 4 ?
-		    (const uint8_t *)&si.si_gw4 : (const uint8_t *)&si.si_gw6,
-		    e->ie_src, icmp_out, n);
+	px_prohibit(lp->lp_px, slot, e->ie_family, e->ie_src, orig, origlen);
 }
 
 static void
@@ -452,7 +390,7 @@ to_guest(struct loop *lp, struct icmp_sess *s, const struct icmp_echo *rep)
 	if (n == 0)
 		return;
 	s->is_bytes[1] += rep->ie_len;
-	to_sandbox(lp->lp_icmp, s->is_family, s->is_dst, s->is_src, icmp_out,
+	px_icmp_send(lp->lp_px, s->is_family, s->is_dst, s->is_src, icmp_out,
 	    n);
 }
 
@@ -615,10 +553,7 @@ icmp_open(struct loop *lp, struct ir_err *err)
 	    filter6(ir->ir_fd[IR_IN6], ICMP6_ECHO_REQUEST) == -1 ||
 	    setsockopt(ir->ir_fd[IR_IN6], IPPROTO_IPV6, IPV6_RECVPKTINFO, &on,
 	    sizeof(on)) == -1 ||
-	    setsockopt(ir->ir_fd[IR_IN4], SOL_IP, IP_TRANSPARENT, &on,
-	    sizeof(on)) == -1 ||
-	    setsockopt(ir->ir_fd[IR_IN6], SOL_IPV6, IPV6_TRANSPARENT, &on,
-	    sizeof(on)) == -1 ||
+
 	    filter4(ir->ir_fd[IR_UP4], ICMP_ECHOREPLY) == -1 ||
 	    filter6(ir->ir_fd[IR_UP6], ICMP6_ECHO_REPLY) == -1) {
 		err_set(err, errno, "%s", strerror(errno));

@@ -3,6 +3,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/icmp6.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../peek/icmp.h"
 #include "proxy_int.h"
 
 void
@@ -140,6 +143,104 @@ px_sa_unmap(const struct sockaddr_in6 *a, struct sockaddr_storage *out)
 		memcpy(&s4->sin_addr, &a->sin6_addr.s6_addr[12], 4);
 	} else
 		memcpy(out, a, sizeof(*a));
+}
+
+void
+px_icmp_send(struct proxy *px, int family, const uint8_t *from,
+    const uint8_t *to, const uint8_t *msg, size_t len)
+{
+	struct sockaddr_in	 s4 = { .sin_family = AF_INET };
+	struct sockaddr_in6	 s6 = { .sin6_family = AF_INET6 };
+	struct iovec		 iov = { (void *)(uintptr_t)msg, len };
+	union {
+		char		 b4[CMSG_SPACE(sizeof(struct in_pktinfo))];
+		char		 b6[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		struct cmsghdr	 align;
+	}			 ctl;
+	struct msghdr		 mh;
+	struct cmsghdr		*cm;
+
+	memset(&ctl, 0, sizeof(ctl));
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = &ctl;
+	cm = (struct cmsghdr *)(void *)&ctl;
+	/* The source rides in the packet info: the sockets are
+	 * transparent, so any address will do. */
+	if (family == 4) {
+		struct in_pktinfo pi = { 0 };
+
+		memcpy(&s4.sin_addr, to, 4);
+		memcpy(&pi.ipi_spec_dst, from, 4);
+		mh.msg_name = &s4;
+		mh.msg_namelen = sizeof(s4);
+		mh.msg_controllen = CMSG_SPACE(sizeof(pi));
+		cm->cmsg_level = IPPROTO_IP;
+		cm->cmsg_type = IP_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+		(void)sendmsg(px->px_icmp[0], &mh, 0);
+	} else {
+		struct in6_pktinfo pi = { 0 };
+
+		memcpy(&s6.sin6_addr, to, 16);
+		memcpy(&pi.ipi6_addr, from, 16);
+		mh.msg_name = &s6;
+		mh.msg_namelen = sizeof(s6);
+		mh.msg_controllen = CMSG_SPACE(sizeof(pi));
+		cm->cmsg_level = IPPROTO_IPV6;
+		cm->cmsg_type = IPV6_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+		(void)sendmsg(px->px_icmp[1], &mh, 0);
+	}
+}
+
+void
+px_prohibit(struct proxy *px, unsigned slot, int family, const uint8_t *to,
+    const uint8_t *orig, size_t origlen)
+{
+	struct gw_sandbox_info	 si;
+	uint8_t			 msg[1280];
+	size_t			 n;
+
+	if (gateway_slot_info(px->px_gw, slot, &si) == -1 ||
+	    (n = icmp_build_prohibited(family, orig, origlen, msg,
+	    sizeof(msg))) == 0)
+		return;
+	px_icmp_send(px, family, family == 4 ? (const uint8_t *)&si.si_gw4 :
+	    (const uint8_t *)&si.si_gw6, to, msg, n);
+}
+
+/* The sending sockets: transparent, and reading nothing. */
+static int
+icmp_send_sockets(struct proxy *px, struct ir_err *err)
+{
+	const int	 t = SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC;
+	uint32_t	 none = ~0U;
+	struct icmp6_filter f6;
+	int		 on = 1;
+
+	ICMP6_FILTER_SETBLOCKALL(&f6);
+	if ((px->px_icmp[0] = gateway_socket(px->px_gw, AF_INET, t,
+	    IPPROTO_ICMP, err)) == -1 ||
+	    (px->px_icmp[1] = gateway_socket(px->px_gw, AF_INET6, t,
+	    IPPROTO_ICMPV6, err)) == -1) {
+		err_prefix(err, "proxy: ICMP sockets: ");
+		return -1;
+	}
+	/* SOL_RAW ICMP_FILTER (1): a mask of the types to drop. */
+	if (setsockopt(px->px_icmp[0], SOL_RAW, 1, &none, sizeof(none)) == -1 ||
+	    setsockopt(px->px_icmp[1], IPPROTO_ICMPV6, ICMP6_FILTER, &f6,
+	    sizeof(f6)) == -1 ||
+	    setsockopt(px->px_icmp[0], SOL_IP, IP_TRANSPARENT, &on,
+	    sizeof(on)) == -1 ||
+	    setsockopt(px->px_icmp[1], SOL_IPV6, IPV6_TRANSPARENT, &on,
+	    sizeof(on)) == -1)
+		return err_set(err, errno, "proxy: ICMP sockets: %s",
+		    strerror(errno));
+	return 0;
 }
 
 static void
@@ -326,6 +427,9 @@ proxy_free(struct proxy *px)
 		policy_free(px->px_sb[i].ps_pol);
 		pthread_mutex_destroy(&px->px_sb[i].ps_lock);
 	}
+	for (int i = 0; i < 2; i++)
+		if (px->px_icmp[i] != -1)
+			close(px->px_icmp[i]);
 	free(px->px_loops);
 	free(px->px_sb);
 	free(px);
@@ -348,6 +452,7 @@ proxy_start(struct gateway *gw, const struct proxy_config *c,
 	if (hooks != NULL)
 		px->px_hooks = *hooks;
 	px->px_guard = guard;
+	px->px_icmp[0] = px->px_icmp[1] = -1;
 	px->px_nslots = gateway_nslots(gw);
 	if ((px->px_sb = calloc(px->px_nslots, sizeof(*px->px_sb))) == NULL) {
 		free(px);
@@ -369,6 +474,8 @@ proxy_start(struct gateway *gw, const struct proxy_config *c,
 		px->px_loops[i].lp_epfd = px->px_loops[i].lp_wakefd =
 		    px->px_loops[i].lp_tcpfd = px->px_loops[i].lp_udpfd =
 		    px->px_loops[i].lp_spare = -1;
+	if (icmp_send_sockets(px, err) == -1)
+		goto fail;
 	for (unsigned i = 0; i < px->px_nloops; i++)
 		if (loop_init(px, &px->px_loops[i], err) == -1)
 			goto fail;

@@ -97,6 +97,8 @@ struct proxy {
 						   "out of descriptors" line */
 	unsigned		 px_gen;	/* atomic: sandbox changes */
 	struct proxy_stats	 px_stats;	/* atomic counters */
+	int			 px_icmp[2];	/* raw ICMP, ICMPv6 sockets in
+						   the gateway, for sending */
 };
 
 /* A TCP connection's life. */
@@ -174,6 +176,19 @@ void		 px_audit_init(struct proxy *, unsigned slot,
 void		 px_addr_target(const struct sockaddr_in6 *, struct pol_target *);
 void		 px_sa_unmap(const struct sockaddr_in6 *,
 		    struct sockaddr_storage *);
+/*
+ * Sends ICMP(v6) message `msg` (no IP header) to sandbox address `to` with
+ * source address `from` (family 4 or 6: 4 or 16 bytes each), from the
+ * gateway; the kernel adds the IP header and fragments. Any thread.
+ */
+void		 px_icmp_send(struct proxy *, int family, const uint8_t *from,
+		    const uint8_t *to, const uint8_t *msg, size_t len);
+/*
+ * "Administratively prohibited" to sandbox address `to` in `slot`, from its
+ * gateway address, quoting `orig` (the refused packet, IP header first).
+ */
+void		 px_prohibit(struct proxy *, unsigned slot, int family,
+		    const uint8_t *to, const uint8_t *orig, size_t origlen);
 
 /* tcp.c */
 void	tcp_accept(struct loop *);

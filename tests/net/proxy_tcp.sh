@@ -224,14 +224,19 @@ before=$(wcount udp 192.0.2.12)
 out=$(in_ns $Bn "$GW" udp -t 1000 192.0.2.12 7 | head -1)
 check "UDP to a denied address: nothing reaches it" \
     '[ "$(wcount udp 192.0.2.12)" = "$before" ] && ! echo "$out" | grep -q "^reply"' "got '$out'"
+check "... and the client learns it at once (administratively prohibited)" \
+    'echo "$out" | grep -q "^unreachable"' "got '$out'"
 out=$(in_ns $A "$GW" udp -t 1000 192.0.2.10 7 | head -1)
 check "UDP to an address allowed only by name: blocked (names do not count for UDP)" \
     '! echo "$out" | grep -q "^reply" && [ "$(wcount udp 192.0.2.10)" = 0 ]' "got '$out'"
 
-# 15. ICMP
+# 15. ICMP (SPEC 2: only under an unrestricted policy; tests/net/icmp.sh has more)
+out=$(in_ns $Bn "$GW" ping -t 1000 192.0.2.10 | head -1)
+check "ICMP echo under a deny-list policy: prohibited at once, nothing reaches wan" \
+    'echo "$out" | grep -q "^unreachable" && [ "$(wcount icmp)" = 0 ]' "got '$out'"
 out=$(in_ns $C "$GW" ping -t 1000 192.0.2.10 | head -1)
-check "ICMP echo: refused, nothing reaches wan" \
-    '! echo "$out" | grep -q "^reply" && [ "$(wcount icmp)" = 0 ]' "got '$out'"
+check "ICMP echo from the allow-all sandbox: relayed, one echo reached wan" \
+    'echo "$out" | grep -q "^reply" && [ "$(wcount icmp 192.0.2.10)" = 1 ]' "got '$out'"
 
 # 16. ClientHello in 1-byte segments, and split over many TLS records
 out=$(in_ns $A $PYC tls 192.0.2.10 443 api.example.com --cafile "$CA" --chunk 1 --path /t16a)

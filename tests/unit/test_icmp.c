@@ -225,6 +225,35 @@ build_prohibited(void)
 }
 
 static void
+quote_udp(void)
+{
+	uint8_t	 q[1232], data[2000];
+	size_t	 n;
+
+	memset(data, 'u', sizeof(data));
+	n = icmp_quote_udp(4, src4, dst4, 40000, 53, data, 100, q, sizeof(q));
+	T_CHECK(n == 128 && q[0] == 0x45 && q[9] == 17 && q[2] == 0 &&
+	    q[3] == 128 && memcmp(q + 12, src4, 4) == 0 &&
+	    memcmp(q + 16, dst4, 4) == 0, "v4 header (%zu)", n);
+	T_CHECK(ones(q, 20, 0) == 0xffff, "v4 header checksum verifies");
+	T_CHECK(q[20] == 40000 >> 8 && q[21] == (40000 & 0xff) && q[22] == 0 &&
+	    q[23] == 53 && q[24] == 0 && q[25] == 108, "UDP header: ports, "
+	    "length");
+	n = icmp_quote_udp(6, src6, dst6, 1, 2, data, 2000, q, sizeof(q));
+	T_CHECK(n == sizeof(q) && q[0] == 0x60 && q[6] == 17 &&
+	    q[4] == (2008 >> 8) && q[5] == (2008 & 0xff),
+	    "v6: cut to the buffer, lengths of the whole (%zu)", n);
+	T_CHECK(icmp_quote_udp(4, src4, dst4, 1, 2, data, 10, q, 27) == 0,
+	    "no room for the headers");
+	T_CHECK(icmp_quote_udp(4, src4, dst4, 1, 2, data, 70000, q,
+	    sizeof(q)) == 0, "a datagram longer than IP allows");
+	/* What the UDP relay sends: a v4 error quoting header + 8 bytes. */
+	n = icmp_quote_udp(4, src4, dst4, 1, 2, data, 100, q, sizeof(q));
+	T_CHECK(icmp_build_prohibited(4, q, n, data, sizeof(data)) == 36,
+	    "v4 error of a quoted datagram");
+}
+
+static void
 corpus(const char *dir)
 {
 	char	 path[512];
@@ -262,5 +291,6 @@ main(void)
 	T_RUN(parse6(), "icmp: ICMPv6 echo messages parsed");
 	T_RUN(build_echo(), "icmp: echo messages built");
 	T_RUN(build_prohibited(), "icmp: administratively prohibited, quoting");
+	T_RUN(quote_udp(), "icmp: a refused UDP datagram's headers rebuilt");
 	return t_done();
 }
