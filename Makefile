@@ -133,6 +133,11 @@ build/fuzz/%: fuzz/%.c $(LIB_SRCS) $(wildcard src/*/*.h)
 fuzz: fuzz-build
 	./fuzz/run $(FUZZ_SECONDS)
 
+# The long run of issue 8: every target until it used FUZZ_CPU seconds of CPU.
+FUZZ_CPU = 600
+fuzz-long: fuzz-build
+	./fuzz/campaign $(FUZZ_CPU)
+
 format:
 	clang-format -i $(wildcard src/*/*.[ch] tests/unit/*.[ch] fuzz/*.c bench/*/*.c)
 
