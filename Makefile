@@ -10,9 +10,9 @@ PREFIX	?= /usr/local
 
 # Library modules, in dependency order. A new module is a folder under src/
 # with a header that is its contract; add it here.
-LIB_DIRS = common policy profiles gateway peek dns audit proxy sandbox runner api
+LIB_DIRS = common policy profiles gateway peek dns audit proxy endpoint secrets tlsca sandbox runner api
 
-PKGS	 = libidn2 jansson libnftables libmnl libcares libseccomp libarchive sqlite3 libmicrohttpd
+PKGS	 = libidn2 jansson libnftables libmnl libcares libseccomp libarchive sqlite3 libmicrohttpd openssl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
