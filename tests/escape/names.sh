@@ -175,6 +175,19 @@ chk "... while a name under it, spoofed to 192.0.2.12, is served by its own addr
     'seen "\"dst\":\"192.0.2.10\",\"dport\":80,.*\"path\":\"/wild\"" && [ "$(wan_n tcp 192.0.2.12)" = 0 ]' \
     'wan log $(head -c 300 "$WLOG"); $(why)'
 
+x w1 'python3 /tmp/a.py http 192.0.2.12:80 --head "GET /other-cache HTTP/1.1\r\nHost: api.example.com\r\n\r\n"'
+chk "a name only another sandbox resolved (api.example.com, resolved by n1) gives this one no address" \
+    '[ "$(wlines other-cache)" = 0 ] && [ "$(wan_n tcp 192.0.2.12)" = 0 ]' \
+    'wan log $(grep other-cache "$WLOG"); $(why)'
+
+# --- a rule with a port allows that port only, whatever the name says
+sb_create p1 --allow api.example.com:443 || exit 1
+fresh
+x p1 'python3 /tmp/a.py resolve api.example.com >/dev/null; python3 /tmp/a.py http 192.0.2.12:80 --head "GET /port80 HTTP/1.1\r\nHost: api.example.com\r\n\r\n"; python3 /tmp/a.py http 192.0.2.10:80 --head "GET /port80 HTTP/1.1\r\nHost: api.example.com\r\n\r\n"; python3 /tmp/a.py hello 192.0.2.10:8080 --sni api.example.com; python3 /tmp/a.py hello 192.0.2.12:443 --sni api.example.com --path /port443'
+chk "allow api.example.com:443: the name on ports 80 and 8080 reaches nothing, on 443 it is served by its address" \
+    'seen "\"dst\":\"192.0.2.10\",\"dport\":443,.*\"path\":\"/port443\"" && [ "$(wlines .)" = 1 ] && [ "$(wan_n tcp 192.0.2.12)" = 0 ]' \
+    'wan log $(head -c 400 "$WLOG"); $(why)'
+
 # --- an allowed name the sandbox never looked up: no address of the
 # guest's choosing, and once looked up it works
 sb_create n2 --allow allowed.test || exit 1
