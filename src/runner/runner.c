@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/queue.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 
 #include "../common/file.h"
 #include "guard.h"
@@ -135,6 +136,22 @@ hook_release(void *arg, unsigned slot, const struct sockaddr *dst)
 	dnsview_release(arg, slot, dst);
 }
 
+/*
+ * Each proxied connection holds two descriptors: the common soft limit of
+ * 1024 would cap a runner at about 500 connections. Raise it to the hard
+ * limit, as far as the process may.
+ */
+static void
+nofile_raise(void)
+{
+	struct rlimit	 rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 /* runner_start(), or with `adopt` runner_resume(). */
 static struct runner *
 runner_open(const struct runner_config *c, int adopt, struct ir_err *err)
@@ -151,6 +168,7 @@ runner_open(const struct runner_config *c, int adopt, struct ir_err *err)
 	pthread_mutex_init(&r->r_lock, NULL);
 	LIST_INIT(&r->r_sandboxes);
 	r->r_paths = c->rc_paths;
+	nofile_raise();
 	if (c->rc_ca_file != NULL && bundle_make(r, c->rc_ca_file, err) == -1)
 		goto fail;
 	if ((r->r_gw = adopt ? gateway_adopt(&c->rc_gw, err) :

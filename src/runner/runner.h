@@ -53,7 +53,9 @@ struct runner_sandbox;
  * proxy. With rc_ca_file, every sandbox's RUNNER_CA_BUNDLE is the host's
  * bundle plus that file, and SSL_CERT_FILE, REQUESTS_CA_BUNDLE,
  * CURL_CA_BUNDLE, PIP_CERT, GIT_SSL_CAINFO and NODE_EXTRA_CA_CERTS name
- * it (the caller's env still wins). Nothing is left behind on failure.
+ * it (the caller's env still wins). It raises the process's soft
+ * RLIMIT_NOFILE to the hard limit (two descriptors per connection). Nothing
+ * is left behind on failure.
  */
 struct runner	*runner_start(const struct runner_config *c, struct ir_err *err);
 

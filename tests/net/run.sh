@@ -180,4 +180,10 @@ err=$(run --ca-file /etc/hostname -- true 2>&1)
 rc=$?
 check "--ca-file without a certificate: exit 2 naming the file" \
     '[ $rc -eq 2 ] && echo "$err" | grep -q "/etc/hostname: no PEM certificate"' "rc=$rc err='$err'"
+# 11. the runner raises its soft descriptor limit to the hard one (two per
+#     connection); the sandbox inherits it
+out=$(nsenter --net=/run/netns/"$U-host" prlimit --nofile=512:4096 "$I" run \
+    --dns-server 192.0.2.53 -- sh -c 'ulimit -Sn' 2>&1)
+check "soft RLIMIT_NOFILE 512 under a hard 4096: raised to 4096" '[ "$out" = 4096 ]' \
+    "got '$out'"
 check "nothing left behind at the end" '[ "$(leftovers)" = "$before" ]' "$(leftovers)"
