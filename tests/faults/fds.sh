@@ -33,6 +33,7 @@ universe_wan_reset "$U"
 nsenter --net=/run/netns/"$R-sb0" python3 tests/faults/fdhold.py 192.0.2.10 7 $HOLD \
     "$T/ctl" >"$T/hold" 2>&1 &
 HP=$!
+track $HP
 universe_wait_file "$T/hold" 'ok:' 60 || { nok hold "the holder did not finish: $(cat "$T/hold")"; exit 1; }
 H=$(head -1 "$T/hold")
 nfd=$(ls "/proc/$DP/fd" | wc -l)

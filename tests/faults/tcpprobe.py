@@ -6,6 +6,8 @@ proxy can name the connection), reads until EOF, a reset or TIMEOUT seconds
 (default 15) and prints one line of JSON:
   {"connect": "ok"|"refused"|"timeout"|"<errno name>", "connect_ms": N,
    "end": "eof"|"reset"|"timeout"|"<errno name>", "ms": N, "bytes": N}
+A reset during connect (the proxy's reset overtaking the handshake) is
+"reset" for both.
 """
 
 import errno
@@ -31,6 +33,9 @@ def main():
     except OSError as e:
         r["connect"] = "refused" if e.errno == errno.ECONNREFUSED else \
             errno.errorcode.get(e.errno, str(e.errno))
+        if e.errno == errno.ECONNRESET:
+            # the proxy's reset overtook the end of the handshake
+            r["connect"] = r["end"] = "reset"
     r["connect_ms"] = int((time.monotonic() - t0) * 1000)
     if r["connect"] == "ok":
         req = "GET / HTTP/1.0\r\n"
