@@ -426,35 +426,54 @@ sa_text(const struct sockaddr_in6 *sa, char *buf, size_t len)
  * destination's family first), keeping the port. Returns 0 if none.
  */
 static int
-conn_pick_upstream(struct conn *c, const struct proxy_hooks *h)
+conn_pick_upstream(struct conn *c, const struct proxy_hooks *h,
+    const struct policy *pol, const struct pol_guard *guard)
 {
 	struct sockaddr_storage	 addrs[8];
-	size_t			 n;
+	struct sockaddr_in6	 up[8];
+	struct pol_target	 t;
+	struct pol_decision	 d;
+	struct pol_name		 name = { c->c_name, c->c_namelen };
+	size_t			 n, i, k = 0;
 	int			 want4, pick = -1;
 
 	if (h->ph_addrs == NULL)
 		return 0;
 	n = h->ph_addrs(h->ph_arg, c->c_slot, c->c_name, c->c_namelen, addrs,
 	    8);
+	/* Each candidate decided again as the connection it would be: the
+	 * DNS view keeps no blocked address, but the upstream address is
+	 * ours to check, not its alone. */
+	for (i = 0; i < n; i++) {
+		memset(&up[k], 0, sizeof(up[k]));
+		up[k].sin6_family = AF_INET6;
+		up[k].sin6_port = c->c_dst.sin6_port;
+		if (addrs[i].ss_family == AF_INET) {
+			up[k].sin6_addr.s6_addr[10] = 0xff;
+			up[k].sin6_addr.s6_addr[11] = 0xff;
+			memcpy(&up[k].sin6_addr.s6_addr[12],
+			    &((struct sockaddr_in *)&addrs[i])->sin_addr, 4);
+		} else if (addrs[i].ss_family == AF_INET6)
+			up[k].sin6_addr = ((struct sockaddr_in6 *)&addrs[i])->
+			    sin6_addr;
+		else
+			continue;
+		px_addr_target(&up[k], &t);
+		t.names = &name;
+		t.nnames = 1;
+		policy_eval(pol, guard, &t, &d);
+		if (d.verdict == POL_PERMITTED)
+			k++;
+	}
 	want4 = IN6_IS_ADDR_V4MAPPED(&c->c_dst.sin6_addr);
-	for (size_t i = 0; i < n && pick == -1; i++)
-		if ((addrs[i].ss_family == AF_INET) == want4)
+	for (i = 0; i < k && pick == -1; i++)
+		if (IN6_IS_ADDR_V4MAPPED(&up[i].sin6_addr) == want4)
 			pick = (int)i;
-	if (pick == -1 && n > 0)
+	if (pick == -1 && k > 0)
 		pick = 0;
 	if (pick == -1)
 		return 0;
-	memset(&c->c_up, 0, sizeof(c->c_up));
-	c->c_up.sin6_family = AF_INET6;
-	c->c_up.sin6_port = c->c_dst.sin6_port;
-	if (addrs[pick].ss_family == AF_INET) {
-		c->c_up.sin6_addr.s6_addr[10] = 0xff;
-		c->c_up.sin6_addr.s6_addr[11] = 0xff;
-		memcpy(&c->c_up.sin6_addr.s6_addr[12],
-		    &((struct sockaddr_in *)&addrs[pick])->sin_addr, 4);
-	} else
-		c->c_up.sin6_addr = ((struct sockaddr_in6 *)&addrs[pick])->
-		    sin6_addr;
+	c->c_up = up[pick];
 	return 1;
 }
 
@@ -504,7 +523,7 @@ conn_eval(struct loop *lp, struct conn *c, const struct policy *pol,
 	    c->c_namelen, (struct sockaddr *)&dst))
 		return 1;
 	sa_text(&c->c_dst, a, sizeof(a));
-	if (conn_pick_upstream(c, h)) {
+	if (conn_pick_upstream(c, h, pol, px->px_guard)) {
 		char	 b[INET6_ADDRSTRLEN];
 
 		sa_text(&c->c_up, b, sizeof(b));
