@@ -762,13 +762,42 @@ completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	*con_cls = NULL;
 }
 
+/*
+ * libmicrohttpd's messages, at most MHD_LOG_BURST a second: out of file
+ * descriptors, its accept loop says so ~10^5 times a second
+ * (tests/faults/fds.sh).
+ */
+#define MHD_LOG_BURST	10
+
 static void
 mhd_log(void *cls, const char *fmt, va_list ap)
 {
-	char	 buf[512];
-	size_t	 n;
+	static pthread_mutex_t	 mu = PTHREAD_MUTEX_INITIALIZER;
+	static time_t		 window;
+	static unsigned		 n_window, n_dropped;
+	unsigned		 dropped = 0;
+	char			 buf[512];
+	size_t			 n;
+	time_t			 now = time(NULL);
+	int			 say;
 
 	(void)cls;
+	pthread_mutex_lock(&mu);
+	if (now != window) {
+		dropped = n_dropped;
+		window = now;
+		n_window = n_dropped = 0;
+	}
+	if ((say = n_window < MHD_LOG_BURST))
+		n_window++;
+	else
+		n_dropped++;
+	pthread_mutex_unlock(&mu);
+	if (dropped > 0)
+		log_warnx("http: %u more messages in the last second not "
+		    "shown", dropped);
+	if (!say)
+		return;
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	n = strlen(buf);
 	while (n > 0 && buf[n - 1] == '\n')

@@ -884,11 +884,15 @@ child_main(const struct plan *pl, const struct launch *l, struct child_fds *f)
 		child_fail(errfd, at, e);
 	f->cf_src[FD_USERNS] = usernsfd;
 
-	/* Move every descriptor bwrap gets to its number; close the rest. */
+	/*
+	 * Move every descriptor bwrap gets to its number; close the rest. The
+	 * copies go above the targets (not above 100: a process may not have
+	 * that many descriptors, tests/faults/fds.sh).
+	 */
 	for (i = 0; i < NFDS; i++) {
 		tmp[i] = -1;
 		if (f->cf_src[i] != -1 &&
-		    (tmp[i] = fcntl(f->cf_src[i], F_DUPFD_CLOEXEC, 100)) == -1)
+		    (tmp[i] = fcntl(f->cf_src[i], F_DUPFD_CLOEXEC, NFDS)) == -1)
 			child_fail(errfd, CE_FDS, errno);
 	}
 	errfd = tmp[FD_ERRPIPE];

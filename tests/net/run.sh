@@ -186,4 +186,8 @@ out=$(nsenter --net=/run/netns/"$U-host" prlimit --nofile=512:4096 "$I" run \
     --dns-server 192.0.2.53 -- sh -c 'ulimit -Sn' 2>&1)
 check "soft RLIMIT_NOFILE 512 under a hard 4096: raised to 4096" '[ "$out" = 4096 ]' \
     "got '$out'"
+out=$(nsenter --net=/run/netns/"$U-host" prlimit --nofile=64:64 "$I" run \
+    --dns-server 192.0.2.53 -- echo in-sandbox 2>&1)
+check "a runner with 64 descriptors in all still launches a sandbox" \
+    '[ "$out" = in-sandbox ]' "got '$out'"
 check "nothing left behind at the end" '[ "$(leftovers)" = "$before" ]' "$(leftovers)"

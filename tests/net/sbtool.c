@@ -655,9 +655,20 @@ cmd_timing(int n, const char *image)
 	return 0;
 }
 
+static volatile sig_atomic_t reap_child;
+
+/* A TERM, INT or HUP for us is for the test we run: it cleans up. */
+static void
+reap_forward(int sig)
+{
+	if (reap_child > 0)
+		kill(reap_child, sig);
+}
+
 static int
 cmd_reap(int argc, char **argv)
 {
+	struct sigaction sa;
 	pid_t	 pid, r;
 	int	 st, rc = 1, i;
 
@@ -670,6 +681,13 @@ cmd_reap(int argc, char **argv)
 		execvp(argv[1], argv + 1);
 		_exit(127);
 	}
+	reap_child = pid;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = reap_forward;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	for (;;) {
 		r = waitpid(-1, &st, 0);
 		if (r == pid) {
