@@ -715,6 +715,14 @@ authority_ok(const char *a, size_t len, const char *host, uint16_t port,
 	return pv == port && name_eq(host, a, hl);
 }
 
+int
+ep_host_header_ok(const struct ep_host *h, const char *v, size_t len)
+{
+	if (memchr(v, '@', len) != NULL)
+		return 0;
+	return authority_ok(v, len, h->eh_name, h->eh_port, h->eh_port);
+}
+
 #define AMBIGUOUS(...) do {						\
 	snprintf(why, whylen, __VA_ARGS__);				\
 	path[0] = '\0';							\

@@ -162,6 +162,14 @@ void	ep_eval(const struct ep_host *, const char *method, size_t mlen,
 	    const char *target, size_t tlen, struct ep_decision *out);
 
 /*
+ * Whether a request's Host header value (as on the wire) names this entry:
+ * its host (any case, one trailing dot) with no port, or with its port.
+ * The proxy denies a request whose Host is anything else (domain fronting
+ * inside an intercepted connection), as ambiguous.
+ */
+int	ep_host_header_ok(const struct ep_host *, const char *v, size_t len);
+
+/*
  * The deciding rule as text for the 403 body and the audit event:
  * "deny DELETE /v1/admin/\*", or "default", or "ambiguous".
  */

@@ -523,6 +523,20 @@ test_lookup(void)
 	    "shorter");
 	T_CHECK(endpoints_lookup(e, "test.example", 12, 8443) ==
 	    endpoints_get(e, 1), "second entry by its port");
+	T_CHECK(ep_host_header_ok(h0, "api.openai.com", 14), "Host");
+	T_CHECK(ep_host_header_ok(h0, "API.openai.com.:443", 19), "Host:443");
+	T_CHECK(!ep_host_header_ok(h0, "api.openai.com:8443", 19), "port");
+	T_CHECK(!ep_host_header_ok(h0, "api.openai.com:", 15), "empty port");
+	T_CHECK(!ep_host_header_ok(h0, "api.openai.com:0443x", 20), "junk");
+	T_CHECK(!ep_host_header_ok(h0, "evil.example", 12), "fronting");
+	T_CHECK(!ep_host_header_ok(h0, "u@api.openai.com", 16), "userinfo");
+	T_CHECK(!ep_host_header_ok(h0, "", 0), "empty");
+	T_CHECK(ep_host_header_ok(endpoints_get(e, 1), "test.example", 12),
+	    "no port on a non-443 entry: its own port");
+	T_CHECK(ep_host_header_ok(endpoints_get(e, 1), "test.example:8443",
+	    17), "its port");
+	T_CHECK(!ep_host_header_ok(endpoints_get(e, 1), "test.example:443",
+	    15), "another port");
 	T_CHECK(endpoints_has_name(e, "Test.Example", 12), "has name");
 	T_CHECK(endpoints_has_name(e, "api.openai.com.", 15), "has name 2");
 	T_CHECK(!endpoints_has_name(e, "pypi.org", 8), "not ours");

@@ -87,6 +87,13 @@ test_open(void)
 	    strstr(err.msg, "symlink"), "symlink refused: %s", err.msg);
 	secrets_close(s);
 
+	path_of(link, sizeof(link), "file");
+	close(open(link, O_CREAT | O_WRONLY, 0600));
+	s = secrets_open(link, &err);
+	T_CHECK(s == NULL && err.code == ENOTDIR && strstr(err.msg, link) &&
+	    strstr(err.msg, "not a directory"), "a file: %s", err.msg);
+	secrets_close(s);
+
 	path_of(dir, sizeof(dir), "none/deeper");
 	s = secrets_open(dir, &err);
 	T_CHECK(s == NULL && err.code == ENOENT && strstr(err.msg, dir),
