@@ -56,6 +56,17 @@ is_tchar(uint8_t c)
 	return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
 }
 
+/*
+ * A byte at `i` broke the head: if it is still on the first line and that
+ * line has no " HTTP/", the bytes were never an HTTP request (hh_notreq).
+ * A line that says HTTP and breaks the rules is bad HTTP: blocked.
+ */
+static int
+not_request(const struct http_head *h, const uint8_t *buf, size_t i)
+{
+	return h->hh_line == 0 && memmem(buf, i, " HTTP/", 6) == NULL;
+}
+
 void
 peek_http_init(struct http_head *h)
 {
@@ -202,6 +213,8 @@ request_line(struct http_head *h, const uint8_t *l, size_t n)
 	const uint8_t	*t, *v, *sp;
 	size_t		 m, tl, vl;
 
+	/* Until the version is checked, a bad line is not HTTP at all. */
+	h->hh_notreq = 1;
 	for (m = 0; m < n && is_tchar(l[m]); m++)
 		;
 	if (m == 0 || m == n || l[m] != ' ')
@@ -217,6 +230,8 @@ request_line(struct http_head *h, const uint8_t *l, size_t n)
 	tl = (size_t)(sp - t);
 	v = sp + 1;
 	vl = (size_t)(l + n - v);
+	if (vl >= 5 && memcmp(v, "HTTP/", 5) == 0)
+		h->hh_notreq = 0;
 	if (vl == 8 && memcmp(v, "HTTP/1.", 7) == 0 &&
 	    (v[7] == '0' || v[7] == '1'))
 		h->hh_minor = v[7] - '0';
@@ -328,16 +343,19 @@ peek_http_feed(struct http_head *h, const uint8_t *buf, size_t len)
 	for (i = h->hh_scan; i < lim; i++) {
 		if (buf[i] == '\0') {
 			bad(h, "NUL byte at offset %zu", i);
+			h->hh_notreq = not_request(h, buf, i);
 			return PEEK_BAD;
 		}
 		if (i > 0 && buf[i - 1] == '\r' && buf[i] != '\n') {
 			bad(h, "CR without LF at offset %zu", i - 1);
+			h->hh_notreq = not_request(h, buf, i);
 			return PEEK_BAD;
 		}
 		if (buf[i] != '\n')
 			continue;
 		if (i == 0 || buf[i - 1] != '\r') {
 			bad(h, "bare LF at offset %zu", i);
+			h->hh_notreq = not_request(h, buf, i);
 			return PEEK_BAD;
 		}
 		if (line(h, buf + h->hh_line, i - 1 - h->hh_line) == -1)

@@ -139,6 +139,10 @@ struct http_head {
 	unsigned	 hh_nlines;
 	int		 hh_auth;	/* hh_host came from the target */
 	int		 hh_nhost;	/* Host headers seen */
+	int		 hh_notreq;	/* with PEEK_BAD: the first line is not
+					   an HTTP request line at all (e.g.
+					   "SSH-2.0-OpenSSH_9.2p1 Debian"): not
+					   HTTP, rather than bad HTTP */
 };
 
 void		 peek_http_init(struct http_head *);

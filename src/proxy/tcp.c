@@ -616,7 +616,17 @@ conn_parse(struct loop *lp, struct conn *c)
 		break;
 	case PEEK_HTTP:
 		rc = peek_http_feed(&c->c_p.http, c->c_buf, c->c_len);
-		if (rc == PEEK_BAD)
+		if (rc == PEEK_BAD && c->c_p.http.hh_notreq) {
+			/*
+			 * A method-like word and a space, but no request line
+			 * (an SSH client's banner with its comment, a text
+			 * protocol): not HTTP. Decided as any connection
+			 * without a name of its own, by the DNS names of its
+			 * destination; its bytes are relayed as they are.
+			 */
+			c->c_kind = PEEK_OTHER;
+			rc = PEEK_DONE;
+		} else if (rc == PEEK_BAD)
 			conn_bad(lp, c, c->c_p.http.hh_why);
 		else if (rc == PEEK_DONE && c->c_p.http.hh_hostlen > 0 &&
 		    !c->c_p.http.hh_host_ip)

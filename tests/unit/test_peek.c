@@ -1823,6 +1823,36 @@ corpus(const char *dir)
 		    hbad[i].n ? hbad[i].n : strlen(hbad[i].in));
 }
 
+/* Bytes that are not HTTP at all, told from bad HTTP (hh_notreq). */
+static const struct notreq {
+	const char	*in;
+	int		 notreq;
+} notreqs[] = {
+	{ "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u6\r\n", 1 },
+	{ "SET key value\r\n", 1 },
+	{ "PING x\n", 1 },
+	{ "GET /\r\n", 1 },			/* HTTP/0.9 */
+	{ "AUTH x\ry", 1 },
+	{ "GET / HTTP/2.0\r\n", 0 },
+	{ "GET / HTTP/1.1\nHost: a\n\n", 0 },
+	{ "GET / HTTP/1.1\rx", 0 },
+	{ "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 0 },
+	{ "GET / HTTP/1.1\r\nbad line\r\n\r\n", 0 },
+};
+
+static void
+http_notreq(const struct notreq *c)
+{
+	struct http_head	 h;
+	enum peek_rc		 rc;
+
+	peek_http_init(&h);
+	rc = peek_http_feed(&h, (const uint8_t *)c->in, strlen(c->in));
+	T_CHECK(rc == PEEK_BAD, "got %s, want BAD", rc_name(rc));
+	T_CHECK(h.hh_notreq == c->notreq, "hh_notreq %d, want %d (%s)",
+	    h.hh_notreq, c->notreq, h.hh_why);
+}
+
 int
 main(void)
 {
@@ -1847,6 +1877,9 @@ main(void)
 	for (i = 0; i < NELEM(hbad); i++)
 		T_RUN(http_bad(&hbad[i]), "http bad: %s", hbad[i].desc);
 	T_RUN(http_cap(), "http: head cap");
+	for (i = 0; i < NELEM(notreqs); i++)
+		T_RUN(http_notreq(&notreqs[i]), "http: not a request line "
+		    "(%d) %zu", notreqs[i].notreq, i);
 	T_RUN(alert(), "tls_alert_access_denied bytes");
 	T_RUN(forbidden(), "http_forbidden");
 	return t_done();
