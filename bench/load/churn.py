@@ -9,7 +9,9 @@ through the proxy and the DNS view, and tries a denied address), then all
 destroyed. The first cycle is the warm-up; the snapshot after it is the
 reference. Cycles go on until SECONDS have passed since the warm-up.
 
-A snapshot (with no sandbox left): isorund's RSS, anonymous memory,
+A snapshot (with no sandbox left, once the kernel has removed the veths
+that go with the destroyed namespaces, at most 5 s): isorund's RSS,
+anonymous memory,
 descriptors and threads; the runner's entries in /run/netns and in
 `ip netns list`; interfaces in its gateway namespace and the elements of
 its nft sets; host mounts under the run dir or of the runner's namespaces;
@@ -149,6 +151,21 @@ def snapshot(a):
     }
 
 
+def snapshot_settled(a):
+    """A snapshot once the kernel has finished: a destroyed sandbox's veth
+    goes with its namespace, freed by the kernel after destroy returned.
+    Records what was still there at first look and how long it took."""
+    t = time.monotonic()
+    s = snapshot(a)
+    first = s["gw_links"]
+    while s["gw_links"] > 1 and time.monotonic() - t < 5:
+        time.sleep(0.1)
+        s = snapshot(a)
+    s["lingering_links"] = first - 1
+    s["settle_ms"] = round((time.monotonic() - t) * 1000)
+    return s
+
+
 def cycle(a, n, lat, fails):
     ids = [f"ch{n}-{i}" for i in range(a.count)]
     pol = {"allow": ["api.example.com", "192.0.2.10"], "deny": ["192.0.2.12"]}
@@ -219,11 +236,11 @@ def main():
 
     fails = []
     warm_lat = {"create": [], "exec": [], "destroy": [], "net": []}
-    s_start = snapshot(a)
+    s_start = snapshot_settled(a)
     t0 = time.monotonic()
     cycle(a, 0, warm_lat, fails)
     warm_s = time.monotonic() - t0
-    ref = snapshot(a)
+    ref = snapshot_settled(a)
     load0 = loadavg()
     lat = {"create": [], "exec": [], "destroy": [], "net": []}
     snaps = []
@@ -233,18 +250,19 @@ def main():
     while time.monotonic() - t0 < a.seconds and len(fails) < 50:
         n += 1
         made += cycle(a, n, lat, fails)
-        s = snapshot(a)
+        s = snapshot_settled(a)
         s["cycle"] = n
         s["t"] = round(time.monotonic() - t0, 1)
         snaps.append(s)
         print(f"# cycle {n} at {s['t']} s: rss {s['rss_kib']} KiB, "
-              f"fds {s['fds']}, threads {s['threads']}, load {loadavg()}",
-              file=sys.stderr, flush=True)
+              f"fds {s['fds']}, threads {s['threads']}, "
+              f"{s['lingering_links']} veths gone after {s['settle_ms']} ms, "
+              f"load {loadavg()}", file=sys.stderr, flush=True)
         if a.samples:
             with open(a.samples, "a") as f:
                 f.write(json.dumps(s) + "\n")
     el = time.monotonic() - t0
-    end = snaps[-1] if snaps else snapshot(a)
+    end = snaps[-1] if snaps else snapshot_settled(a)
     load1 = loadavg()
 
     missed = False
@@ -323,6 +341,11 @@ def main():
           f"{len(end['netns'])} ({len(end['ip_netns_list'])}) |")
     if snaps:
         print()
+        ling = [s["lingering_links"] for s in snaps]
+        print(f"Sandbox veths still in the gateway when the last destroy of a "
+              f"cycle returned: up to {max(ling)} (median {pct(ling, .5):.0f}); "
+              f"gone within {max(s['settle_ms'] for s in snaps)} ms (the kernel "
+              f"removes them with the namespace).")
         print("RSS after each cycle (KiB): " +
               " ".join(str(s["rss_kib"]) for s in snaps))
         half = snaps[len(snaps) // 2:]
