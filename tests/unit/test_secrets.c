@@ -72,12 +72,12 @@ test_open(void)
 	chmod(dir, 0700);
 
 	if (geteuid() == 0) {
-		chown(dir, 1, 1);
+		T_CHECK(chown(dir, 1, 1) == 0, "chown");
 		s = secrets_open(dir, &err);
 		T_CHECK(s == NULL && err.code == EPERM &&
 		    strstr(err.msg, "owned by uid 1"), "not ours: %s", err.msg);
 		secrets_close(s);
-		chown(dir, 0, 0);
+		T_CHECK(chown(dir, 0, 0) == 0, "chown back");
 	}
 
 	path_of(link, sizeof(link), "link");
@@ -206,7 +206,7 @@ test_set_get(void)
 	    strstr(err.msg, "not a regular file"), "dir: %s", err.msg);
 	rmdir(file);
 	snprintf(file, sizeof(file), "%s/lnk", dir);
-	symlink("/etc/passwd", file);
+	T_CHECK(symlink("/etc/passwd", file) == 0, "symlink");
 	T_CHECK(secrets_get(s, "lnk", &v, &len, &err) == -1 &&
 	    strstr(err.msg, "symlink"), "symlink: %s", err.msg);
 	unlink(file);
