@@ -753,12 +753,12 @@ ep_target_normalize(const char *t, size_t tlen, const char *host,
 	end = t + tlen;
 	if (tlen > 8 && strncasecmp(t, "https://", 8) == 0)
 		slen = 8, defport = 443;
-	else if (tlen > 7 && strncasecmp(t, "http://", 7) == 0)
-		slen = 7, defport = 80;
 	else
 		slen = 0, defport = 0;
 	if (t[0] == '/')
 		p = t;
+	else if (host != NULL && tlen > 7 && strncasecmp(t, "http://", 7) == 0)
+		AMBIGUOUS("an absolute-form target with scheme http inside TLS");
 	else if (host != NULL && slen > 0) {
 		const char *a = t + slen;
 

@@ -147,8 +147,8 @@ struct ep_decision {
 /*
  * Evaluates one request: its method and request-target as read from the
  * request line (any bytes). The target must be origin-form ("/path?q"), or
- * absolute-form whose authority is this entry's host (optionally with its
- * port) and no userinfo. It is ambiguous, so denied, when it holds: a
+ * absolute-form with scheme https whose authority is this entry's host
+ * (optionally with its port) and no userinfo. It is ambiguous, so denied, when it holds: a
  * control byte, a space, a non-ASCII byte, '#', '\', ';' or an empty
  * segment ("//") in the path, a "." or ".." segment, a '%' not followed
  * by two hex digits, an escaped '/', '.', '\', '%', ';', NUL, control or

@@ -335,6 +335,7 @@ static const struct evc evcases[] = {
 	{ "GET", "https://api.openai.com", ALLOW(5), "/" },
 	{ "GET", "https://api.openai.com?x", ALLOW(5), "/" },
 	{ "GET", "http://api.openai.com/v1/models", AMBIG },
+	{ "GET", "http://api.openai.com:443/v1/models", AMBIG },
 	{ "GET", "https://api.openai.com:8443/v1/models", AMBIG },
 	{ "GET", "https://api.openai.com:/v1/models", AMBIG },
 	{ "GET", "https://evil.example/v1/models", AMBIG },
