@@ -11,7 +11,7 @@
  *   gwtool ruleset               print the default nft ruleset
  *   gwtool connect [-b SRC] [-t MS] ADDR PORT   TCP client
  *   gwtool udp [-b SRC] [-t MS] ADDR PORT       UDP client, waits for a reply
- *   gwtool ping [-t MS] ADDR                    ICMP / ICMPv6 echo
+ *   gwtool ping [-t MS] [-T TYPE] ADDR          ICMP / ICMPv6 echo (or TYPE)
  *   gwtool listen PORT...        plain TCP+UDP server on [::]:PORT
  *
  * Clients print one word first: connected, reply, refused, reset,
@@ -36,13 +36,14 @@
 #define GREETING	"isorun\n"
 
 static int	 timeout_ms = 2000;
+static int	 ping_type = -1;	/* -T: another ICMP type than echo */
 static const char *bind_src;
 
 static void
 usage(void)
 {
 	fprintf(stderr, "usage: gwtool serve NAME N [MAX] | purge NAME | ruleset | "
-	    "connect|udp [-b SRC] [-t MS] ADDR PORT | ping [-t MS] ADDR | "
+	    "connect|udp [-b SRC] [-t MS] ADDR PORT | ping [-t MS] [-T TYPE] ADDR | "
 	    "listen PORT...\n");
 	exit(2);
 }
@@ -271,7 +272,8 @@ cmd_ping(const char *addr)
 		return 1;
 	}
 	memset(pkt, 0, sizeof(pkt));
-	pkt[0] = v6 ? ICMP6_ECHO_REQUEST : ICMP_ECHO;
+	pkt[0] = ping_type >= 0 ? (uint8_t)ping_type :
+	    v6 ? ICMP6_ECHO_REQUEST : ICMP_ECHO;
 	pkt[4] = (uint8_t)(getpid() >> 8);
 	pkt[5] = (uint8_t)getpid();
 	pkt[7] = 1;
@@ -693,10 +695,13 @@ main(int argc, char **argv)
 	if (strcmp(argv[1], "listen") == 0 && argc > 2)
 		return cmd_listen(argc - 2, argv + 2);
 	optind = 2;
-	while ((c = getopt(argc, argv, "b:t:")) != -1) {
+	while ((c = getopt(argc, argv, "b:t:T:")) != -1) {
 		switch (c) {
 		case 'b':
 			bind_src = optarg;
+			break;
+		case 'T':
+			ping_type = atoi(optarg);
 			break;
 		case 't':
 			timeout_ms = atoi(optarg);
