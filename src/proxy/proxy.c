@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/icmp6.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -453,6 +455,21 @@ proxy_start(struct gateway *gw, const struct proxy_config *c,
 		px->px_hooks = *hooks;
 	px->px_guard = guard;
 	px->px_icmp[0] = px->px_icmp[1] = -1;
+	if (px->px_cfg.pc_max_total == 0) {
+		struct rlimit	 rl;
+		rlim_t		 n = 0;
+
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+		    rl.rlim_cur != RLIM_INFINITY &&
+		    rl.rlim_cur > PROXY_FD_RESERVE)
+			n = (rl.rlim_cur - PROXY_FD_RESERVE) / 2;
+		else if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+		    rl.rlim_cur == RLIM_INFINITY)
+			n = UINT_MAX;
+		/* A tiny limit still gets a few connections. */
+		px->px_cfg.pc_max_total = n < 16 ? 16 : n > UINT_MAX ?
+		    UINT_MAX : (unsigned)n;
+	}
 	px->px_nslots = gateway_nslots(gw);
 	if ((px->px_sb = calloc(px->px_nslots, sizeof(*px->px_sb))) == NULL) {
 		free(px);

@@ -35,6 +35,8 @@
 #include "../policy/policy.h"
 
 #define PROXY_NAMES_MAX	8	/* DNS names considered per destination */
+#define PROXY_FD_RESERVE 1024	/* descriptors left to the rest of the
+				   process (the API, DNS, sandboxes) */
 
 struct proxy_config {
 	unsigned pc_threads;		/* event loops; 0: one per CPU */
@@ -46,6 +48,10 @@ struct proxy_config {
 	unsigned pc_connect_ms;		/* upstream connect; 10000 */
 	unsigned pc_idle_ms;		/* no byte either way; 3600000 */
 	unsigned pc_max_conns;		/* per sandbox, TCP; 4096 */
+	unsigned pc_max_total;		/* all sandboxes, TCP; 0: what the
+					   descriptor limit leaves after
+					   PROXY_FD_RESERVE, two per
+					   connection (at proxy_start) */
 	unsigned pc_udp_idle_ms;	/* a UDP flow's lifetime without
 					   traffic; 60000 */
 	unsigned pc_max_flows;		/* per sandbox, UDP; 512 */

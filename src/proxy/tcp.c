@@ -821,6 +821,15 @@ conn_new(struct loop *lp, int fd, const struct sockaddr_in6 *src)
 		    "no sandbox holds this source address");
 		return;
 	}
+	if (__atomic_load_n(&px->px_stats.ps_active, __ATOMIC_RELAXED) >=
+	    px->px_cfg.pc_max_total) {
+		snprintf(why, sizeof(why), "the runner has %u connections "
+		    "open, its limit (descriptors are kept for the API and "
+		    "new sandboxes)", px->px_cfg.pc_max_total);
+		accept_refuse(px, fd, src, &dst, id, "limit", why);
+		policy_free(pol);
+		return;
+	}
 	n = __atomic_add_fetch(&px->px_sb[slot].ps_conns, 1,
 	    __ATOMIC_RELAXED);
 	if (n > px->px_cfg.pc_max_conns) {

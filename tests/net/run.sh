@@ -190,4 +190,24 @@ out=$(nsenter --net=/run/netns/"$U-host" prlimit --nofile=64:64 "$I" run \
     --dns-server 192.0.2.53 -- echo in-sandbox 2>&1)
 check "a runner with 64 descriptors in all still launches a sandbox" \
     '[ "$out" = in-sandbox ]' "got '$out'"
+# 12. a runner-wide connection cap keeps descriptors for the rest of the
+#     runner: with 1100 descriptors, (1100 - 1024) / 2 = 38 connections
+out=$(nsenter --net=/run/netns/"$U-host" prlimit --nofile=1100:1100 "$I" run \
+    --dns-server 192.0.2.53 -- python3 -c '
+import socket
+held = []
+for i in range(60):
+    s = socket.create_connection(("192.0.2.11", 7), timeout=5)
+    held.append(s)
+ok = 0
+for s in held:
+    try:
+        s.sendall(b"x")
+        ok += s.recv(1) == b"x"
+    except OSError:
+        pass
+print(ok)' 2>"$T/err")
+check "runner-wide cap: 38 of 60 held connections echo, the rest are refused" \
+    '[ "$out" = 38 ] && [ "$(grep -c "the runner has 38 connections open" "$T/err")" = 22 ]' \
+    "got '$out', $(grep -c "the runner has 38" "$T/err") refusals: $(head -c 300 "$T/err")"
 check "nothing left behind at the end" '[ "$(leftovers)" = "$before" ]' "$(leftovers)"
