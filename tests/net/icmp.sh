@@ -1,7 +1,7 @@
 #!/bin/sh
 # icmp.sh - the ICMP relay (src/proxy/icmp.c) through `isorun run`, in the
 # closed universe: echo requests (ping without privileges, tests/net/lib/
-# ping.py) are relayed only under an unrestricted policy and never to the
+# icmp_echo.py) are relayed only under an unrestricted policy and never to the
 # guard list; blocked ones get "administratively prohibited" at once and an
 # audit event. Judged by the wan namespace's per-address ICMP counters.
 set -u
@@ -27,9 +27,9 @@ check() { if eval "$2"; then ok "$1"; else nok "$1" "$3"; fi; }
 
 universe_up "$U" || { echo "not ok - icmp: universe_up failed"; exit 1; }
 
-# ping POLICY-ARGS... -- PING-ARGS...: one sandbox, one ping.py run in it
+# ping POLICY-ARGS... -- PING-ARGS...: one sandbox, one icmp_echo.py run in it
 # (the script travels as an argument: the sandbox sees no repo).
-PING=$(cat tests/net/lib/ping.py)
+PING=$(cat tests/net/lib/icmp_echo.py)
 ping_in() {
 	pol=''
 	while [ "$1" != -- ]; do pol="$pol $1"; shift; done

@@ -1,62 +1,80 @@
 #!/usr/bin/env python3
-"""ping.py [-t SECONDS] [-n COUNT] ADDR: ICMP echo through an unprivileged
-ICMP socket (what ping(8) uses without CAP_NET_RAW). Prints one word per
-echo: "reply SRC BYTES", "prohibited", "unreachable ERRNO" or "timeout";
-exits 0 if every echo got a reply."""
-import errno
-import getopt
+"""ping.py [--timeout S] ADDR: one ICMP/ICMPv6 echo over a raw socket (root).
+
+Prints "reply from ADDR", "unreachable from ADDR (type T code C)" or
+"timeout", and exits 0, 3 and 1 respectively (2: bad usage or no socket).
+"""
+
+import argparse
 import os
+import select
 import socket
 import struct
 import sys
+import time
+
+
+def csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    s = (s >> 16) + (s & 0xFFFF)
+    s += s >> 16
+    return ~s & 0xFFFF
 
 
 def main():
-    opts, args = getopt.getopt(sys.argv[1:], "t:n:s:")
-    o = dict(opts)
-    wait = float(o.get("-t", "2"))
-    count = int(o.get("-n", "1"))
-    size = int(o.get("-s", "32"))
-    addr = args[0]
-    fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
-    proto = socket.IPPROTO_ICMPV6 if fam == socket.AF_INET6 else socket.IPPROTO_ICMP
-    s = socket.socket(fam, socket.SOCK_DGRAM, proto)
-    if fam == socket.AF_INET:
-        s.setsockopt(socket.SOL_IP, 11, 1)           # IP_RECVERR
-    else:
-        s.setsockopt(socket.IPPROTO_IPV6, 25, 1)     # IPV6_RECVERR
-    s.settimeout(wait)
-    typ = 128 if fam == socket.AF_INET6 else 8
-    good = 0
-    payload = (b"isorun-ping-" * (size // 12 + 1))[:size]
-    for seq in range(1, count + 1):
-        # The kernel sets the identifier and the checksum.
-        s.sendto(struct.pack("!BBHHH", typ, 0, 0, 0, seq) + payload, (addr, 0))
-        try:
-            data, src = s.recvfrom(65535)
-            print("reply %s %d" % (src[0], len(data) - 8), flush=True)
-            good += data[8:] == payload
-        except socket.timeout:
-            print("timeout", flush=True)
-        except OSError as e:
-            if e.errno in (errno.EACCES, errno.EHOSTUNREACH, errno.ENETUNREACH):
-                # IPv4 admin-prohibited is EHOSTUNREACH, IPv6 EACCES
-                try:
-                    _, anc, _, _ = s.recvmsg(512, 512, socket.MSG_ERRQUEUE)
-                except OSError:
-                    anc = []
-                code = None
-                for lvl, t, d in anc:
-                    if len(d) >= 8:
-                        _, _, ee_type, ee_code = struct.unpack("=IBBB", d[:7])
-                        code = (ee_type, ee_code)
-                if code in ((3, 13), (1, 1)):
-                    print("prohibited", flush=True)
-                else:
-                    print("unreachable %s %s" % (errno.errorcode.get(e.errno), code), flush=True)
+    p = argparse.ArgumentParser(usage=__doc__.split(":")[0])
+    p.add_argument("--timeout", type=float, default=2.0)
+    p.add_argument("addr")
+    a = p.parse_args()
+    v6 = ":" in a.addr
+    try:
+        if v6:
+            s = socket.socket(socket.AF_INET6, socket.SOCK_RAW,
+                              socket.IPPROTO_ICMPV6)
+        else:
+            s = socket.socket(socket.AF_INET, socket.SOCK_RAW,
+                              socket.IPPROTO_ICMP)
+    except OSError as e:
+        print("ping: raw socket: %s" % e, file=sys.stderr)
+        return 2
+    ident = os.getpid() & 0xFFFF
+    typ = 128 if v6 else 8
+    hdr = struct.pack("!BBHHH", typ, 0, 0, ident, 1)
+    payload = b"isorun-universe-ping"
+    c = 0 if v6 else csum(hdr + payload)  # the kernel fills ICMPv6's
+    pkt = struct.pack("!BBHHH", typ, 0, c, ident, 1) + payload
+    try:
+        s.sendto(pkt, (a.addr, 0))
+    except OSError as e:
+        print("unreachable from local (%s)" % e)
+        return 3
+    end = time.monotonic() + a.timeout
+    while True:
+        left = end - time.monotonic()
+        if left <= 0 or not select.select([s], [], [], left)[0]:
+            print("timeout")
+            return 1
+        data, peer = s.recvfrom(65535)
+        if not v6:
+            data = data[(data[0] & 0xF) * 4:]
+        t, code = data[0], data[1]
+        if t == (129 if v6 else 0):
+            if struct.unpack("!H", data[4:6])[0] == ident:
+                print("reply from %s" % peer[0])
+                return 0
+        elif t in ((1,) if v6 else (3,)):
+            # the quoted packet's echo id tells whether it was ours
+            q = data[8:]
+            if not v6:
+                q = q[(q[0] & 0xF) * 4:]
             else:
-                print("error %s" % e, flush=True)
-    sys.exit(0 if good == count else 1)
+                q = q[40:]
+            if len(q) >= 6 and struct.unpack("!H", q[4:6])[0] == ident:
+                print("unreachable from %s (type %d code %d)" % (peer[0], t, code))
+                return 3
 
 
-main()
+if __name__ == "__main__":
+    sys.exit(main())
