@@ -496,7 +496,7 @@ def icmp_echo(fam, seq):
     t = 8 if fam == socket.AF_INET else 128
     h = struct.pack("!BBHHH", t, 0, 0, 0x4952, seq) + b"isorun-escape"
     if fam == socket.AF_INET:
-        c = sum(struct.unpack("!%dH" % (len(h) // 2), h + b"\0" * (len(h) % 2)))
+        c = sum(struct.unpack("!%dH" % ((len(h) + 1) // 2), h + b"\0" * (len(h) % 2)))
         c = (c >> 16) + (c & 0xffff)
         c = ~(c + (c >> 16)) & 0xffff
         h = h[:2] + struct.pack("!H", c) + h[4:]

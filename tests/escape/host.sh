@@ -102,9 +102,11 @@ chk "guest root: routes, addresses, links, nftables, sysctls unchanged (seen fro
     '[ "$(snap)" = "$before" ] && [ "$(wan_n tcp)" = 0 ] && echo "$OUT" | grep -q done && [ "$(echo "$OUT" | grep -ci "not permitted\|denied\|read-only")" -ge 8 ]' \
     'wan tcp $(wan_n tcp); changed: $(printf "%s\n" "$before" >"$T/s1"; snap >"$T/s2"; diff "$T/s1" "$T/s2" | head -8); $(why)'
 fresh
+# (ICMP echo sockets may be opened: their echoes go to the runner's ICMP
+# relay, which refuses them for this policy; raw sockets may not)
 x h3 'python3 /tmp/a.py rawsock 192.0.2.12; python3 /tmp/a.py icmp 192.0.2.12'
 chk "raw IP, raw TCP and packet sockets: refused, nothing reached wan" \
-    '[ "$(echo "$OUT" | grep -c "PermissionError")" -ge 5 ] && [ "$(wan_n)" = 0 ]' 'wan $(wan_n); $(why)'
+    '[ "$(echo "$OUT" | grep -c "PermissionError")" -ge 4 ] && [ "$(wan_n)" = 0 ]' 'wan $(wan_n); $(why)'
 fresh
 x h3 'unshare -n sh -c "ip link set lo up; python3 /tmp/a.py tcp 192.0.2.12:80 --wait 1"; unshare -Urn sh -c "ip link add v0 type veth peer name v1"; unshare -U sh -c "id"; ip netns add irt-escape; echo done'
 chk "new network and user namespaces: refused, none appeared, nothing reached wan" \
