@@ -15,6 +15,7 @@
 #define PX_ID_MAX	64
 #define PX_PIPE_POOL	64	/* empty pipes kept per loop */
 #define PX_PIPE_SIZE	(1 << 20) /* asked of each pipe (F_SETPIPE_SZ) */
+#define PX_ACCEPT_BURST	16	/* connections accepted per wakeup */
 #define PX_ACCEPT_RETRY_MS 50	/* a listener paused for lack of fds */
 #define PX_WARN_MS	10000	/* the least between two stderr lines */
 

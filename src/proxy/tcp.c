@@ -938,7 +938,13 @@ tcp_accept(struct loop *lp)
 	socklen_t		 len;
 	int			 fd, rc;
 
-	for (;;) {
+	/*
+	 * At most PX_ACCEPT_BURST per wakeup: the listener is level-triggered,
+	 * so what is left waits for the next epoll_wait(), and the relays of
+	 * other connections ready meanwhile are not held up behind a flood of
+	 * connections to refuse (bench/load/flood).
+	 */
+	for (int burst = 0; burst < PX_ACCEPT_BURST; burst++) {
 		len = sizeof(src);
 		fd = accept4(lp->lp_tcpfd, (struct sockaddr *)&src, &len,
 		    SOCK_NONBLOCK | SOCK_CLOEXEC);
