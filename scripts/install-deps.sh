@@ -6,7 +6,7 @@ PKGS="build-essential pkg-config clang libclang-rt-14-dev llvm
 libidn2-dev libjansson-dev libnftables-dev nftables libmnl-dev
 libmicrohttpd-dev libc-ares-dev libsqlite3-dev libssl-dev libarchive-dev
 libseccomp-dev dnsmasq-base iproute2 bubblewrap busybox-static curl openssl
-socat python3 python3-pip python3-paramiko procps git openssh-client time
+socat python3 python3-pip python3-paramiko procps git openssh-client time sqlite3
 nodejs$(command -v npm >/dev/null 2>&1 || echo " npm")"
 missing=""
 for p in $PKGS; do
