@@ -60,7 +60,7 @@ BENCH_BINS = $(patsubst bench/%.c,build/bench/%,$(BENCH_SRCS))
 
 FUZZ_SRCS = $(wildcard fuzz/fuzz_*.c)
 FUZZ_BINS = $(FUZZ_SRCS:fuzz/%.c=build/fuzz/%)
-FUZZ_SECONDS ?= 20
+FUZZ_SECONDS ?= 10
 
 .PHONY: all deps check test demo bench bench-build fuzz fuzz-build clean format
 all: $(LIB) $(CLI) $(DAEMON) $(INIT) $(UNIT_BINS) $(NET_BINS)
