@@ -61,6 +61,7 @@ BENCH_BINS = $(patsubst bench/%.c,build/bench/%,$(BENCH_SRCS))
 FUZZ_SRCS = $(wildcard fuzz/fuzz_*.c)
 FUZZ_BINS = $(FUZZ_SRCS:fuzz/%.c=build/fuzz/%)
 FUZZ_SECONDS ?= 10
+JOBS	?= $(shell nproc 2>/dev/null || echo 2)
 
 .PHONY: all deps check test demo bench bench-build fuzz fuzz-build clean format
 all: $(LIB) $(CLI) $(DAEMON) $(INIT) $(UNIT_BINS) $(NET_BINS)
@@ -99,8 +100,8 @@ $(BUILD)/tests/%: tests/net/%.c $(LIB)
 # The test command of the README: installs what is missing, builds with
 # ASan+UBSan, runs every test; the last line is "N passed, N failed".
 check: deps
-	$(MAKE) SAN=1 all
-	$(MAKE) fuzz-build
+	$(MAKE) -j$(JOBS) SAN=1 all
+	$(MAKE) -j$(JOBS) fuzz-build
 	ISORUN_BUILD=build/san FUZZ_SECONDS=$(FUZZ_SECONDS) ./tests/run
 
 test: all
@@ -125,10 +126,20 @@ build/bench/%: bench/%.c $(LIB)
 # libFuzzer targets: clang, linked with the library sources compiled for fuzzing.
 FUZZ_CFLAGS = -std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
 	      -fno-sanitize-recover=all $(WARN) -Wno-unknown-warning-option $(PKG_CFLAGS) -Isrc
+# The library is compiled once for all targets (build/fuzz/obj/), then each
+# target links it.
+FUZZ_OBJS = $(LIB_SRCS:%.c=build/fuzz/obj/%.o)
+FUZZ_LIB  = build/fuzz/libisorun-fuzz.a
 fuzz-build: $(FUZZ_BINS)
-build/fuzz/%: fuzz/%.c $(LIB_SRCS) $(wildcard src/*/*.h)
+build/fuzz/obj/%.o: %.c
 	@mkdir -p $(@D)
-	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS) $(PKG_LIBS) -lpthread
+	clang $(FUZZ_CFLAGS) -MMD -MP -c -o $@ $<
+$(FUZZ_LIB): $(FUZZ_OBJS)
+	rm -f $@
+	ar rcs $@ $(FUZZ_OBJS)
+build/fuzz/%: fuzz/%.c $(FUZZ_LIB)
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIB) $(PKG_LIBS) -lpthread
 
 fuzz: fuzz-build
 	./fuzz/run $(FUZZ_SECONDS)
@@ -144,4 +155,4 @@ format:
 clean:
 	rm -rf build
 
--include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(DAEMON_OBJS:.o=.d)
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(DAEMON_OBJS:.o=.d) $(FUZZ_OBJS:.o=.d)
