@@ -229,7 +229,7 @@ icmp_send_sockets(struct proxy *px, struct ir_err *err)
 	    IPPROTO_ICMP, err)) == -1 ||
 	    (px->px_icmp[1] = gateway_socket(px->px_gw, AF_INET6, t,
 	    IPPROTO_ICMPV6, err)) == -1) {
-		err_prefix(err, "proxy: ICMP sockets: ");
+		err_prefix(err, "proxy: ICMP sockets");
 		return -1;
 	}
 	/* SOL_RAW ICMP_FILTER (1): a mask of the types to drop. */
@@ -405,7 +405,7 @@ loop_init(struct proxy *px, struct loop *lp, struct ir_err *err)
 	    SOCK_NONBLOCK | SOCK_CLOEXEC, tport, err)) == -1 ||
 	    (lp->lp_udpfd = gateway_listen(px->px_gw, SOCK_DGRAM |
 	    SOCK_NONBLOCK | SOCK_CLOEXEC, uport, err)) == -1) {
-		err_prefix(err, "proxy: ");
+		err_prefix(err, "proxy");
 		return -1;
 	}
 	if (px_epoll_add(lp, lp->lp_tcpfd, EPOLLIN | EPOLLEXCLUSIVE,

@@ -57,8 +57,8 @@ runner_guard(const struct gateway_config *gc, const char *const *extra,
 	}
 	for (size_t i = 0; i < nextra; i++)
 		v[n++] = extra[i];
-	if ((g = pol_guard_compile(v, n, err)) == NULL)
-		err_prefix(err, "guard list: ");
+	/* Its messages say "guard list" already. */
+	g = pol_guard_compile(v, n, err);
 done:
 	freeifaddrs(ifs);
 	free(v);
