@@ -147,55 +147,57 @@ px_sa_unmap(const struct sockaddr_in6 *a, struct sockaddr_storage *out)
 		memcpy(out, a, sizeof(*a));
 }
 
+/* sendmsg() of `msg` to `to` with one control message `cmsg` of `clen`. */
+static void
+icmp_sendmsg(int fd, const void *to, socklen_t tolen, int level, int type,
+    const void *cmsg, size_t clen, const uint8_t *msg, size_t len)
+{
+	struct iovec	 iov = { (void *)(uintptr_t)msg, len };
+	union {
+		char		 b[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		struct cmsghdr	 align;
+	}		 ctl;
+	struct msghdr	 mh;
+	struct cmsghdr	*cm;
+
+	memset(&ctl, 0, sizeof(ctl));
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_name = (void *)(uintptr_t)to;
+	mh.msg_namelen = tolen;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = &ctl;
+	mh.msg_controllen = CMSG_SPACE(clen);
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = level;
+	cm->cmsg_type = type;
+	cm->cmsg_len = CMSG_LEN(clen);
+	memcpy(CMSG_DATA(cm), cmsg, clen);
+	(void)sendmsg(fd, &mh, 0);
+}
+
 void
 px_icmp_send(struct proxy *px, int family, const uint8_t *from,
     const uint8_t *to, const uint8_t *msg, size_t len)
 {
-	struct sockaddr_in	 s4 = { .sin_family = AF_INET };
-	struct sockaddr_in6	 s6 = { .sin6_family = AF_INET6 };
-	struct iovec		 iov = { (void *)(uintptr_t)msg, len };
-	union {
-		char		 b4[CMSG_SPACE(sizeof(struct in_pktinfo))];
-		char		 b6[CMSG_SPACE(sizeof(struct in6_pktinfo))];
-		struct cmsghdr	 align;
-	}			 ctl;
-	struct msghdr		 mh;
-	struct cmsghdr		*cm;
-
-	memset(&ctl, 0, sizeof(ctl));
-	memset(&mh, 0, sizeof(mh));
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = &ctl;
-	cm = (struct cmsghdr *)(void *)&ctl;
 	/* The source rides in the packet info: the sockets are
 	 * transparent, so any address will do. */
 	if (family == 4) {
-		struct in_pktinfo pi = { 0 };
+		struct sockaddr_in	 s4 = { .sin_family = AF_INET };
+		struct in_pktinfo	 pi = { 0 };
 
 		memcpy(&s4.sin_addr, to, 4);
 		memcpy(&pi.ipi_spec_dst, from, 4);
-		mh.msg_name = &s4;
-		mh.msg_namelen = sizeof(s4);
-		mh.msg_controllen = CMSG_SPACE(sizeof(pi));
-		cm->cmsg_level = IPPROTO_IP;
-		cm->cmsg_type = IP_PKTINFO;
-		cm->cmsg_len = CMSG_LEN(sizeof(pi));
-		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
-		(void)sendmsg(px->px_icmp[0], &mh, 0);
+		icmp_sendmsg(px->px_icmp[0], &s4, sizeof(s4), IPPROTO_IP,
+		    IP_PKTINFO, &pi, sizeof(pi), msg, len);
 	} else {
-		struct in6_pktinfo pi = { 0 };
+		struct sockaddr_in6	 s6 = { .sin6_family = AF_INET6 };
+		struct in6_pktinfo	 pi = { 0 };
 
 		memcpy(&s6.sin6_addr, to, 16);
 		memcpy(&pi.ipi6_addr, from, 16);
-		mh.msg_name = &s6;
-		mh.msg_namelen = sizeof(s6);
-		mh.msg_controllen = CMSG_SPACE(sizeof(pi));
-		cm->cmsg_level = IPPROTO_IPV6;
-		cm->cmsg_type = IPV6_PKTINFO;
-		cm->cmsg_len = CMSG_LEN(sizeof(pi));
-		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
-		(void)sendmsg(px->px_icmp[1], &mh, 0);
+		icmp_sendmsg(px->px_icmp[1], &s6, sizeof(s6), IPPROTO_IPV6,
+		    IPV6_PKTINFO, &pi, sizeof(pi), msg, len);
 	}
 }
 
