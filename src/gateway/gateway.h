@@ -52,6 +52,7 @@
 #define GW_RULE_PRIO	100		/* ip rule priority of the fwmark rule */
 #define GW_SB_IFNAME	"eth0"		/* the veth end inside a sandbox */
 #define GW_NFT_TABLE	"isorun"	/* family inet */
+#define GW_UDP_RCVBUF	(4 << 20)	/* receive buffer of UDP listeners */
 
 struct gateway_config {
 	const char	*gc_name;	/* names the namespaces; default "isorun" */
@@ -180,8 +181,9 @@ int	gateway_socket(const struct gateway *gw, int domain, int type,
  * A dual-stack (AF_INET6, not V6ONLY) transparent listening socket inside
  * the gateway, bound to [::]:port with SO_REUSEADDR and SO_REUSEPORT (so
  * each event loop may open its own). `type` is SOCK_STREAM (listen()ed) or
- * SOCK_DGRAM (with IP_RECVORIGDSTADDR and IPV6_RECVORIGDSTADDR set), and may
- * carry SOCK_NONBLOCK and SOCK_CLOEXEC. Returns the fd, or -1.
+ * SOCK_DGRAM (with IP_RECVORIGDSTADDR and IPV6_RECVORIGDSTADDR set, and a
+ * receive buffer of GW_UDP_RCVBUF), and may carry SOCK_NONBLOCK and
+ * SOCK_CLOEXEC. Returns the fd, or -1.
  */
 int	gateway_listen(const struct gateway *gw, int type, uint16_t port,
 	    struct ir_err *err);

@@ -72,6 +72,19 @@ gateway_listen(const struct gateway *gw, int type, uint16_t port,
 	    opt_on(fd, SOL_SOCKET, SO_REUSEADDR, "SO_REUSEADDR", err) == -1 ||
 	    opt_on(fd, SOL_SOCKET, SO_REUSEPORT, "SO_REUSEPORT", err) == -1)
 		goto fail;
+	/*
+	 * A datagram listener takes every sandbox's queries and flows: room
+	 * for a burst (300 DNS queries at once overflow the default). Root
+	 * may exceed rmem_max; if not, the default stays.
+	 */
+	if (!stream) {
+		int	 big = GW_UDP_RCVBUF;
+
+		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big,
+		    sizeof(big)) == -1)
+			(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big,
+			    sizeof(big));
+	}
 	if (!stream &&
 	    (opt_on(fd, SOL_IP, IP_RECVORIGDSTADDR, "IP_RECVORIGDSTADDR",
 	    err) == -1 ||
