@@ -7,11 +7,11 @@
  *
  * A permitted echo goes out again from the runner's namespace, on a raw
  * socket, under an identifier of ours; the reply goes back to the sandbox
- * from the address it pinged, sent from the gateway by px_icmp_send(). A blocked echo gets
- * "administratively prohibited"
- * from the sandbox's gateway address, at once. A session (sandbox address,
- * destination, the guest's identifier) is decided once and is one audit
- * event, like a UDP flow; it ends after ICMP_IDLE_MS without an echo.
+ * from the address it pinged, sent from the gateway by px_icmp_send(). A
+ * blocked echo gets "administratively prohibited" from the sandbox's
+ * gateway address, at once. A session (sandbox address, destination, the
+ * guest's identifier) is decided once and is one audit event, like a UDP
+ * flow; it ends after ICMP_IDLE_MS without an echo.
  *
  * Only loop 0 runs the relay. Other ICMP types are refused by the gateway.
  */
