@@ -147,6 +147,27 @@ px_sa_unmap(const struct sockaddr_in6 *a, struct sockaddr_storage *out)
 		memcpy(out, a, sizeof(*a));
 }
 
+int
+px_sa_map(const struct sockaddr_storage *in, struct sockaddr_in6 *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->sin6_family = AF_INET6;
+	if (in->ss_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const void *)in;
+
+		out->sin6_port = s4->sin_port;
+		out->sin6_addr.s6_addr[10] = 0xff;
+		out->sin6_addr.s6_addr[11] = 0xff;
+		memcpy(&out->sin6_addr.s6_addr[12], &s4->sin_addr, 4);
+		return 0;
+	}
+	if (in->ss_family == AF_INET6) {
+		memcpy(out, in, sizeof(*out));
+		return 0;
+	}
+	return -1;
+}
+
 /* sendmsg() of `msg` to `to` with one control message `cmsg` of `clen`. */
 static void
 icmp_sendmsg(int fd, const void *to, socklen_t tolen, int level, int type,

@@ -177,6 +177,9 @@ void		 px_audit_init(struct proxy *, unsigned slot,
 void		 px_addr_target(const struct sockaddr_in6 *, struct pol_target *);
 void		 px_sa_unmap(const struct sockaddr_in6 *,
 		    struct sockaddr_storage *);
+/* The inverse: AF_INET as v4-mapped, AF_INET6 as is; -1 for others. */
+int		 px_sa_map(const struct sockaddr_storage *,
+		    struct sockaddr_in6 *);
 /*
  * Sends ICMP(v6) message `msg` (no IP header) to sandbox address `to` with
  * source address `from` (family 4 or 6: 4 or 16 bytes each), from the

@@ -445,19 +445,9 @@ conn_pick_upstream(struct conn *c, const struct proxy_hooks *h,
 	 * DNS view keeps no blocked address, but the upstream address is
 	 * ours to check, not its alone. */
 	for (i = 0; i < n; i++) {
-		memset(&up[k], 0, sizeof(up[k]));
-		up[k].sin6_family = AF_INET6;
-		up[k].sin6_port = c->c_dst.sin6_port;
-		if (addrs[i].ss_family == AF_INET) {
-			up[k].sin6_addr.s6_addr[10] = 0xff;
-			up[k].sin6_addr.s6_addr[11] = 0xff;
-			memcpy(&up[k].sin6_addr.s6_addr[12],
-			    &((struct sockaddr_in *)&addrs[i])->sin_addr, 4);
-		} else if (addrs[i].ss_family == AF_INET6)
-			up[k].sin6_addr = ((struct sockaddr_in6 *)&addrs[i])->
-			    sin6_addr;
-		else
+		if (px_sa_map(&addrs[i], &up[k]) == -1)
 			continue;
+		up[k].sin6_port = c->c_dst.sin6_port;
 		px_addr_target(&up[k], &t);
 		t.names = &name;
 		t.nnames = 1;

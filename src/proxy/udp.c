@@ -275,17 +275,8 @@ udp_recv(struct loop *lp)
 		if (ss.ss_family != AF_INET6 || odst.ss_family == AF_UNSPEC)
 			continue;
 		memcpy(&src, &ss, sizeof(src));
-		memset(&dst, 0, sizeof(dst));
-		dst.sin6_family = AF_INET6;
-		if (odst.ss_family == AF_INET) {
-			const struct sockaddr_in *o4 = (void *)&odst;
-
-			dst.sin6_port = o4->sin_port;
-			dst.sin6_addr.s6_addr[10] = 0xff;
-			dst.sin6_addr.s6_addr[11] = 0xff;
-			memcpy(&dst.sin6_addr.s6_addr[12], &o4->sin_addr, 4);
-		} else
-			memcpy(&dst, &odst, sizeof(dst));
+		if (px_sa_map(&odst, &dst) == -1)
+			continue;
 		if ((f = flow_find(lp, &src, &dst)) == NULL &&
 		    (f = flow_new(lp, &src, &dst)) == NULL)
 			continue;
