@@ -29,6 +29,7 @@ audit_kind_name(enum audit_kind k)
 	case AUDIT_CONNECT:	return "connect";
 	case AUDIT_CLOSE:	return "close";
 	case AUDIT_DNS:		return "dns";
+	case AUDIT_REQUEST:	return "request";
 	}
 	return "?";
 }

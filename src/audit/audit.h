@@ -31,6 +31,9 @@ enum audit_kind {
 	AUDIT_CONNECT = 0,	/* a connection or flow was decided */
 	AUDIT_CLOSE,		/* a permitted connection ended */
 	AUDIT_DNS,		/* a DNS query was answered */
+	AUDIT_REQUEST,		/* an HTTP request inside an intercepted TLS
+				   connection was decided by endpoint rules
+				   (docs/endpoints.md): always when denied */
 };
 
 enum audit_proto {
@@ -46,6 +49,8 @@ enum audit_name_source {
 	AUDIT_NAME_HOST,
 	AUDIT_NAME_DNS,
 };
+
+#define AUDIT_PATH_MAX	1024
 
 struct audit_event {
 	uint64_t		 ae_time_ns;	/* CLOCK_REALTIME; 0: now */
@@ -64,6 +69,17 @@ struct audit_event {
 	uint64_t		 ae_bytes_up;	/* sandbox -> upstream */
 	uint64_t		 ae_bytes_down;
 	uint64_t		 ae_duration_ms;
+	uint64_t		 ae_requests;	/* intercepted: requests decided
+						   on the connection */
+	int			 ae_intercepted; /* TLS terminated by the
+						   runner (endpoint rules) */
+	/* AUDIT_REQUEST (ae_name: the endpoint host; ae_rule as for
+	   connections: "deny DELETE /v1/admin/\*", "default", "ambiguous") */
+	const char		*ae_method;	/* as sent, NULL: none */
+	size_t			 ae_methodlen;
+	const char		*ae_path;	/* normalised, no query; capped
+						   at AUDIT_PATH_MAX by the store */
+	size_t			 ae_pathlen;
 	/* AUDIT_DNS */
 	const char		*ae_qname;
 	uint16_t		 ae_qtype;

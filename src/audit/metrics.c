@@ -90,6 +90,8 @@ metrics_count(const struct audit_event *ev)
 	case AUDIT_DNS:
 		metrics_add(&m_dns[a][rcode_index(ev->ae_rcode)], 1);
 		break;
+	case AUDIT_REQUEST:	/* counted by the audit helper's metrics */
+		break;
 	}
 }
 

@@ -47,6 +47,7 @@ struct endpoints {
 	size_t		 e_n;
 	char		**e_secrets;
 	size_t		 e_nsecrets;
+	unsigned	 e_refs;	/* atomic; endpoints_hold() */
 };
 
 /* Headers that frame or route a request: injecting one would let the
@@ -127,7 +128,8 @@ endpoints_free(struct endpoints *e)
 {
 	size_t	 i;
 
-	if (e == NULL)
+	if (e == NULL ||
+	    __atomic_sub_fetch(&e->e_refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
 	for (i = 0; i < e->e_n; i++)
 		host_clear(&e->e_hosts[i]);
@@ -136,6 +138,14 @@ endpoints_free(struct endpoints *e)
 	free(e->e_secrets);
 	free(e->e_hosts);
 	free(e);
+}
+
+struct endpoints *
+endpoints_hold(struct endpoints *e)
+{
+	if (e != NULL)
+		__atomic_add_fetch(&e->e_refs, 1, __ATOMIC_RELAXED);
+	return e;
 }
 
 static int
@@ -562,6 +572,7 @@ endpoints_compile(const struct ep_host_spec *hs, size_t n, struct ir_err *err)
 		nomem(err, "endpoints");
 		return NULL;
 	}
+	e->e_refs = 1;
 	for (i = 0; i < n; i++) {
 		h = &e->e_hosts[i];
 		e->e_n++;

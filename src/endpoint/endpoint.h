@@ -83,10 +83,13 @@ struct ep_host;
  * Hosts are DNS names (IDNA converted to punycode, lower case, trailing dot
  * dropped) with an optional port; no wildcards and no IP literals (see
  * docs/endpoints.md). A host:port given twice is an error. Returns NULL on
- * failure; free with endpoints_free().
+ * failure. The caller holds one reference: endpoints_hold() takes another
+ * (for another thread, e.g. the proxy's), endpoints_free() drops one and
+ * frees on the last.
  */
 struct endpoints	*endpoints_compile(const struct ep_host_spec *h,
 			    size_t n, struct ir_err *err);
+struct endpoints	*endpoints_hold(struct endpoints *);	/* returns it */
 void			 endpoints_free(struct endpoints *);
 
 /*

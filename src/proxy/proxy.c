@@ -100,6 +100,21 @@ px_sandbox_get(struct proxy *px, unsigned slot, char *id, unsigned *gen)
 	return pol;
 }
 
+struct endpoints *
+px_sandbox_eps(struct proxy *px, unsigned slot)
+{
+	struct px_sandbox	*sb;
+	struct endpoints	*eps;
+
+	if (slot >= px->px_nslots)
+		return NULL;
+	sb = &px->px_sb[slot];
+	pthread_mutex_lock(&sb->ps_lock);
+	eps = endpoints_hold(sb->ps_eps);
+	pthread_mutex_unlock(&sb->ps_lock);
+	return eps;
+}
+
 void
 px_audit_init(struct proxy *px, unsigned slot, enum audit_kind kind,
     enum audit_proto proto, const struct sockaddr_in6 *src,
@@ -450,11 +465,13 @@ proxy_free(struct proxy *px)
 		loop_fini(&px->px_loops[i]);
 	for (unsigned i = 0; i < px->px_nslots; i++) {
 		policy_free(px->px_sb[i].ps_pol);
+		endpoints_free(px->px_sb[i].ps_eps);
 		pthread_mutex_destroy(&px->px_sb[i].ps_lock);
 	}
 	for (int i = 0; i < 2; i++)
 		if (px->px_icmp[i] != -1)
 			close(px->px_icmp[i]);
+	SSL_CTX_free(px->px_upctx);
 	free(px->px_loops);
 	free(px->px_sb);
 	free(px);
@@ -564,10 +581,11 @@ proxy_changed(struct proxy *px)
 
 int
 proxy_sandbox_set(struct proxy *px, unsigned slot, const char *id,
-    struct policy *pol, struct ir_err *err)
+    struct policy *pol, struct endpoints *eps, struct ir_err *err)
 {
 	struct px_sandbox	*sb;
 	struct policy		*old;
+	struct endpoints	*oldeps;
 
 	if (slot >= px->px_nslots)
 		return err_set(err, EINVAL, "proxy: slot %u out of range (%u)",
@@ -577,14 +595,21 @@ proxy_sandbox_set(struct proxy *px, unsigned slot, const char *id,
 	if (strlen(id) >= PX_ID_MAX)
 		return err_set(err, EINVAL, "proxy: sandbox id '%.16s...' is "
 		    "longer than %d", id, PX_ID_MAX - 1);
+	if (eps != NULL && endpoints_count(eps) > 0 && px->px_upctx == NULL)
+		return err_set(err, ENOTSUP, "proxy: sandbox %s has endpoint "
+		    "rules but this runner does not intercept TLS (no CA)",
+		    id);
 	sb = &px->px_sb[slot];
 	pthread_mutex_lock(&sb->ps_lock);
 	old = sb->ps_pol;
+	oldeps = sb->ps_eps;
 	sb->ps_pol = policy_hold(pol);
+	sb->ps_eps = endpoints_hold(eps);
 	snprintf(sb->ps_id, sizeof(sb->ps_id), "%s", id);
 	sb->ps_gen++;
 	pthread_mutex_unlock(&sb->ps_lock);
 	policy_free(old);
+	endpoints_free(oldeps);
 	if (old != NULL)
 		proxy_changed(px);
 	return 0;
@@ -595,17 +620,21 @@ proxy_sandbox_clear(struct proxy *px, unsigned slot)
 {
 	struct px_sandbox	*sb;
 	struct policy		*old;
+	struct endpoints	*oldeps;
 
 	if (slot >= px->px_nslots)
 		return;
 	sb = &px->px_sb[slot];
 	pthread_mutex_lock(&sb->ps_lock);
 	old = sb->ps_pol;
+	oldeps = sb->ps_eps;
 	sb->ps_pol = NULL;
+	sb->ps_eps = NULL;
 	sb->ps_id[0] = '\0';
 	sb->ps_gen++;
 	pthread_mutex_unlock(&sb->ps_lock);
 	policy_free(old);
+	endpoints_free(oldeps);
 	if (old != NULL)
 		proxy_changed(px);
 }

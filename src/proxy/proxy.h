@@ -31,8 +31,11 @@
 #include <sys/socket.h>
 
 #include "../common/err.h"
+#include "../endpoint/endpoint.h"
 #include "../gateway/gateway.h"
 #include "../policy/policy.h"
+#include "../secrets/secrets.h"
+#include "../tlsca/tlsca.h"
 
 #define PROXY_NAMES_MAX	8	/* DNS names considered per destination */
 #define PROXY_FD_RESERVE 1024	/* descriptors left to the rest of the
@@ -121,14 +124,32 @@ struct proxy *proxy_start(struct gateway *gw, const struct proxy_config *c,
 void	proxy_stop(struct proxy *p);
 
 /*
+ * Enables the interception of hosts with endpoint rules (docs/endpoints.md):
+ * `ca` mints the guest-side certificates, `sec` holds the credentials'
+ * secrets (both borrowed; they must outlive the proxy). Upstream servers
+ * are verified against the host's default trust store plus the PEM
+ * certificates in `upstream_ca_file` (NULL: none). Call once, before a
+ * sandbox with endpoints is set. Without it, proxy_sandbox_set() refuses
+ * endpoints.
+ */
+int	proxy_intercept_setup(struct proxy *p, struct tlsca *ca,
+	    struct secrets *sec, const char *upstream_ca_file,
+	    struct ir_err *err);
+
+/*
  * Sets (or replaces: a live change) the policy of the sandbox in `slot`,
- * whose id appears in audit events. The proxy takes its own reference
- * (policy_hold). On a replacement, connections open under the old policy
- * that the new one blocks are closed (with an audit event); the others go
- * on.
+ * whose id appears in audit events, and its endpoint rules (NULL: none).
+ * The proxy takes its own references (policy_hold, endpoints_hold). On a
+ * replacement, connections open under the old policy that the new one
+ * blocks are closed (with an audit event); the others go on (an
+ * intercepted connection keeps the endpoint rules it started with).
+ *
+ * A connection whose name has endpoint rules is intercepted when it is TLS
+ * with that name as SNI to the entry's port; any other connection to such
+ * a name (plain HTTP, another port, no SNI) is blocked, rule "endpoint".
  */
 int	proxy_sandbox_set(struct proxy *p, unsigned slot, const char *id,
-	    struct policy *pol, struct ir_err *err);
+	    struct policy *pol, struct endpoints *eps, struct ir_err *err);
 
 /* Forgets the sandbox in `slot` and closes all its connections and flows. */
 void	proxy_sandbox_clear(struct proxy *p, unsigned slot);

@@ -37,8 +37,10 @@ struct pev {
 
 /* A sandbox as the proxy sees it: one per slot, shared by the loops. */
 struct px_sandbox {
-	pthread_mutex_t	 ps_lock;	/* guards ps_pol, ps_id, ps_gen */
+	pthread_mutex_t	 ps_lock;	/* guards ps_pol, ps_eps, ps_id,
+					   ps_gen */
 	struct policy	*ps_pol;	/* NULL: no sandbox in this slot */
+	struct endpoints *ps_eps;	/* NULL: no endpoint rules */
 	char		 ps_id[PX_ID_MAX];
 	unsigned	 ps_gen;	/* bumped by every set and clear */
 	unsigned	 ps_conns;	/* atomic: open TCP connections */
@@ -100,6 +102,10 @@ struct proxy {
 	struct proxy_stats	 px_stats;	/* atomic counters */
 	int			 px_icmp[2];	/* raw ICMP, ICMPv6 sockets in
 						   the gateway, for sending */
+	/* interception (proxy_intercept_setup; NULL: off) */
+	struct tlsca		*px_ca;
+	struct secrets		*px_secrets;
+	SSL_CTX			*px_upctx;	/* client side, verifying */
 };
 
 /* A TCP connection's life. */
@@ -165,6 +171,8 @@ int		px_epoll_add(struct loop *, int fd, uint32_t events,
 /* The sandbox's policy (a reference the caller drops) and id, or NULL. */
 struct policy	*px_sandbox_get(struct proxy *, unsigned slot, char *id,
 		    unsigned *gen);
+/* The sandbox's endpoint rules (a reference the caller drops), or NULL. */
+struct endpoints *px_sandbox_eps(struct proxy *, unsigned slot);
 /*
  * Starts an audit event of the sandbox in `slot` with what every proxy
  * event carries; `id` holds a copy of the sandbox's id for the event.

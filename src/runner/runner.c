@@ -265,7 +265,7 @@ runner_sandbox_create(struct runner *r, const struct runner_sandbox_spec *sp,
 	if (dnsview_sandbox_set(r->r_dns, s->rs_info.si_slot, id,
 	    sp->rs_policy, sp->rs_dns_flags, err) == -1 ||
 	    proxy_sandbox_set(r->r_px, s->rs_info.si_slot, id, sp->rs_policy,
-	    err) == -1)
+	    NULL, err) == -1)
 		goto fail_net;
 	snprintf(netns, sizeof(netns), "%s/%s", GW_NETNS_DIR,
 	    s->rs_info.si_netns);
@@ -325,7 +325,7 @@ runner_sandbox_set_policy(struct runner *r, struct runner_sandbox *s,
 	    dns_flags, err);
 	if (rc == 0)
 		rc = proxy_sandbox_set(r->r_px, s->rs_info.si_slot, s->rs_id,
-		    pol, err);
+		    pol, NULL, err);
 	pthread_mutex_unlock(&r->r_lock);
 	return rc;
 }
@@ -499,7 +499,7 @@ runner_sandbox_adopt(struct runner *r, const char *id, unsigned slot,
 	/* The policy holds before the gateway lets its packets through. */
 	if (dnsview_sandbox_set(r->r_dns, slot, s->rs_id, pol, dns_flags,
 	    err) == -1 ||
-	    proxy_sandbox_set(r->r_px, slot, s->rs_id, pol, err) == -1)
+	    proxy_sandbox_set(r->r_px, slot, s->rs_id, pol, NULL, err) == -1)
 		goto fail_wire;
 	if ((s->rs_net = gateway_sandbox_adopt(r->r_gw, slot, err)) == NULL)
 		goto fail_wire;

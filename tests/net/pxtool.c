@@ -204,7 +204,7 @@ command(struct gateway *gw, struct proxy *px, char *line)
 		gateway_sandbox_info(s->sb, &si);
 		s->slot = si.si_slot;
 		snprintf(s->id, sizeof(s->id), "%s", w[1]);
-		if (proxy_sandbox_set(px, s->slot, s->id, pol, &err) == -1)
+		if (proxy_sandbox_set(px, s->slot, s->id, pol, NULL, &err) == -1)
 			printf("error %s\n", err.msg);
 		else
 			printf("added %s slot=%u netns=%s a4=%s a6=%s\n", s->id,
@@ -221,7 +221,7 @@ command(struct gateway *gw, struct proxy *px, char *line)
 			printf("error %s\n", err.msg);
 			return;
 		}
-		if (proxy_sandbox_set(px, s->slot, s->id, pol, &err) == -1)
+		if (proxy_sandbox_set(px, s->slot, s->id, pol, NULL, &err) == -1)
 			printf("error %s\n", err.msg);
 		else
 			printf("set %s\n", s->id);
