@@ -186,9 +186,11 @@ audit_format_json(const struct audit_event *ev, char *buf, size_t len)
 		jb_printf(&b, ",\"qtype\":%u", ev->ae_qtype);
 		jb_key_str(&b, "rcode", ev->ae_rcode);
 	}
+	if (ev->ae_last_ns != 0 || ev->ae_count > 1)
+		jb_printf(&b, ",\"count\":%llu", (unsigned long long)
+		    (ev->ae_count > 1 ? ev->ae_count : 1));
 	if (ev->ae_last_ns != 0)
-		jb_printf(&b, ",\"count\":%llu,\"last_ns\":%llu",
-		    (unsigned long long)ev->ae_count,
+		jb_printf(&b, ",\"last_ns\":%llu",
 		    (unsigned long long)ev->ae_last_ns);
 	jb_putc(&b, '}');
 	if (len > 0)

@@ -12,7 +12,8 @@
  *   time_ns, sandbox, event, proto, src, sport, dst, dport, name,
  *   name_source, verdict, rule, reason  and, for "close" events,
  *   bytes_up, bytes_down, duration_ms;  for "dns" events, qname, qtype,
- *   rcode;  for summaries (ae_last_ns != 0), count, last_ns.
+ *   rcode;  count when ae_count > 1 or ae_last_ns != 0, and last_ns
+ *   when ae_last_ns != 0 (summaries).
  * `rule` is the deciding rule's text, "default" or "guard".
  *
  * docs/audit.md describes the schema, the durability and the aggregation of
@@ -85,8 +86,12 @@ struct audit_event {
 	uint16_t		 ae_qtype;
 	const char		*ae_rcode;	/* "NOERROR", "NXDOMAIN", ... */
 	/*
-	 * Summaries, as read back from the store (emitters leave them 0): the
-	 * number of events the row stands for and the time of the last one.
+	 * The number of attempts the event stands for: an emitter leaves it 0
+	 * (one) or sets N > 1 when one event reports N attempts (a rate limit
+	 * that refused N connections in the last second); the store keeps N
+	 * as the row's count, summaries add it, metrics count it N times.
+	 * ae_last_ns: summaries, as read back from the store (emitters leave
+	 * it 0), the time of the last event folded in.
 	 */
 	uint64_t		 ae_count;
 	uint64_t		 ae_last_ns;

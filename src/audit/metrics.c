@@ -74,21 +74,23 @@ metrics_count(const struct audit_event *ev)
 {
 	unsigned	 a = ev->ae_allowed ? 1 : 0;
 	unsigned	 p = (unsigned)ev->ae_proto;
+	uint64_t	 n = ev->ae_count > 1 ? ev->ae_count : 1;
 
-	metrics_add(&m_events, 1);
+	metrics_add(&m_events, n);
 	switch (ev->ae_kind) {
 	case AUDIT_CONNECT:
 		if (p < 3)
-			metrics_add(&m_conn[p][a][reason_kind(ev->ae_rule)], 1);
+			metrics_add(&m_conn[p][a][reason_kind(ev->ae_rule)], n);
 		break;
 	case AUDIT_CLOSE:
+		/* Bytes are the totals of the N connections already. */
 		if (p < 3)
-			metrics_add(&m_closed[p], 1);
+			metrics_add(&m_closed[p], n);
 		metrics_add(&m_bytes_up, ev->ae_bytes_up);
 		metrics_add(&m_bytes_down, ev->ae_bytes_down);
 		break;
 	case AUDIT_DNS:
-		metrics_add(&m_dns[a][rcode_index(ev->ae_rcode)], 1);
+		metrics_add(&m_dns[a][rcode_index(ev->ae_rcode)], n);
 		break;
 	case AUDIT_REQUEST:	/* counted by the audit helper's metrics */
 		break;

@@ -87,6 +87,13 @@ scopy(char **p, const char *s, size_t n)
 	return d;
 }
 
+/* The attempts `ev` stands for: its emitter may say N > 1. */
+static uint64_t
+ev_count(const struct audit_event *ev)
+{
+	return ev->ae_count > 1 ? ev->ae_count : 1;
+}
+
 /* A copy of `ev` in one allocation; NULL when memory is short. */
 static struct arec *
 rec_copy(const struct audit_event *ev, uint64_t now)
@@ -114,7 +121,7 @@ rec_copy(const struct audit_event *ev, uint64_t now)
 	r->r_ev.ae_rcode = scopy(&p, ev->ae_rcode, slen(ev->ae_rcode) - 1);
 	if (r->r_ev.ae_time_ns == 0)
 		r->r_ev.ae_time_ns = now;
-	r->r_ev.ae_count = 1;
+	r->r_ev.ae_count = ev_count(ev);
 	r->r_ev.ae_last_ns = 0;
 	return r;
 }
@@ -283,7 +290,7 @@ merge_n(struct arec *s, const struct audit_event *ev, uint64_t t,
 static void
 merge(struct arec *s, const struct audit_event *ev, uint64_t t)
 {
-	merge_n(s, ev, t, t, 1);
+	merge_n(s, ev, t, t, ev_count(ev));
 }
 
 static struct arec *
@@ -375,7 +382,7 @@ aggregate(struct aqueue *q, const struct audit_event *ev, struct arec *r,
 {
 	struct arec	*s;
 
-	metrics_add(&metrics_aggregated, 1);
+	metrics_add(&metrics_aggregated, ev_count(ev));
 	if ((s = sum_find(q, ev, AQ_FULL, hfull)) != NULL) {
 		merge(s, ev, t);
 		return r;
@@ -396,7 +403,7 @@ aggregate(struct aqueue *q, const struct audit_event *ev, struct arec *r,
 		merge(s, ev, t);
 		return r;
 	}
-	spare_merge(q, ev, t, t, 1);
+	spare_merge(q, ev, t, t, ev_count(ev));
 	return r;
 }
 
@@ -512,7 +519,7 @@ refold(struct aqueue *q, struct arec *r)
 
 	last = ev->ae_last_ns != 0 ? ev->ae_last_ns : t;
 	if (r->r_summary == 0)
-		metrics_add(&metrics_aggregated, 1);
+		metrics_add(&metrics_aggregated, ev->ae_count);
 	if (r->r_summary != AQ_COARSE) {
 		h = key_hash(ev, AQ_FULL);
 		if ((s = sum_find(q, ev, AQ_FULL, h)) != NULL) {

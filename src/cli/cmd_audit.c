@@ -164,9 +164,9 @@ print_row(struct out *o, const struct audit_event *ev)
 	fmt_time(ev->ae_time_ns, t, sizeof(t));
 	fmt_dst(&ev->ae_dst, dst, sizeof(dst));
 	cnt[0] = '\0';
-	if (ev->ae_last_ns != 0)
+	if (ev->ae_last_ns != 0 || ev->ae_count > 1)
 		snprintf(cnt, sizeof(cnt), "[%llu events] ",
-		    (unsigned long long)ev->ae_count);
+		    (unsigned long long)(ev->ae_count > 1 ? ev->ae_count : 1));
 	printf(TABLE_FMT, t, safe_str(ev->ae_sandbox, sb, sizeof(sb)),
 	    audit_proto_name(ev->ae_proto), dst,
 	    safe(ev->ae_name, ev->ae_namelen, name, sizeof(name)),

@@ -553,6 +553,115 @@ test_overflow(void)
 }
 
 /*
+ * An emitter's ae_count N > 1: one event standing for N attempts is a row
+ * with count N, adds N to a summary, counts N in the metrics and shows
+ * "count": N in JSON.
+ */
+static void
+test_emitter_count(void)
+{
+	struct audit_config	 cfg = { 0 };
+	struct audit_metrics	 m0, m1;
+	struct audit_event	 ev;
+	struct ir_err		 err;
+	struct rows		 rs;
+	const struct trow	*t;
+	char			 path[128], buf[2048];
+	json_t			*o;
+	int			 i, rc;
+
+	ev_init(&ev, "n", "203.0.113.9", 443);
+	ev.ae_count = 250;
+	if ((o = json_of(&ev, buf, sizeof(buf))) != NULL) {
+		T_CHECK(json_integer_value(json_object_get(o, "count")) ==
+		    250 && json_object_get(o, "last_ns") == NULL, "%s", buf);
+		json_decref(o);
+	}
+	ev.ae_count = 1;
+	if ((o = json_of(&ev, buf, sizeof(buf))) != NULL) {
+		T_CHECK(json_object_get(o, "count") == NULL, "%s", buf);
+		json_decref(o);
+	}
+
+	db_path(path, sizeof(path), "count.db");
+	cfg.ac_queue_max = 2;
+	rc = audit_store_open(path, &cfg, &err);
+	T_CHECK(rc == 0, "%s", err.msg);
+	if (rc != 0)
+		return;
+	audit_metrics_snapshot(&m0);
+	audit_store_pause(1);
+	/* a row of its own: count 250 */
+	ev_init(&ev, "n", "203.0.113.9", 443);
+	ev.ae_count = 250;
+	audit_emit(&ev);
+	ev_init(&ev, "n", "203.0.113.8", 443);
+	audit_emit(&ev);
+	/* queue full: 3 events to .10 of 7, 1, 0 (one) attempts */
+	for (i = 0; i < 3; i++) {
+		ev_init(&ev, "n", "203.0.113.10", 443);
+		ev.ae_count = i == 0 ? 7 : i == 1 ? 1 : 0;
+		audit_emit(&ev);
+	}
+	/* a summary that starts from an event of 40 */
+	ev_init(&ev, "n", "203.0.113.11", 22);
+	ev.ae_count = 40;
+	ev.ae_proto = AUDIT_UDP;
+	audit_emit(&ev);
+	audit_emit(&ev);
+	ev_init(&ev, "n", "100.64.0.1", 53);
+	ev.ae_kind = AUDIT_DNS;
+	ev.ae_proto = AUDIT_DNS_PROTO;
+	ev.ae_rcode = "REFUSED";
+	ev.ae_count = 3;
+	audit_emit(&ev);
+	ev_init(&ev, "n", "203.0.113.12", 443);
+	ev.ae_kind = AUDIT_CLOSE;
+	ev.ae_allowed = 1;
+	ev.ae_count = 4;
+	ev.ae_bytes_up = 10;
+	audit_emit(&ev);
+	audit_store_pause(0);
+	T_CHECK(audit_store_flush(&err) == 0, "%s", err.msg);
+	audit_metrics_snapshot(&m1);
+	T_CHECK(m1.am_conn[AUDIT_TCP][0][AUDIT_REASON_DEFAULT] -
+	    m0.am_conn[AUDIT_TCP][0][AUDIT_REASON_DEFAULT] == 250 + 1 + 9,
+	    "tcp blocked %llu", (unsigned long long)
+	    (m1.am_conn[AUDIT_TCP][0][AUDIT_REASON_DEFAULT] -
+	    m0.am_conn[AUDIT_TCP][0][AUDIT_REASON_DEFAULT]));
+	T_CHECK(m1.am_conn[AUDIT_UDP][0][AUDIT_REASON_DEFAULT] -
+	    m0.am_conn[AUDIT_UDP][0][AUDIT_REASON_DEFAULT] == 80, "udp");
+	T_CHECK(m1.am_dns[0][5] - m0.am_dns[0][5] == 3, "dns REFUSED");
+	T_CHECK(m1.am_closed[AUDIT_TCP] - m0.am_closed[AUDIT_TCP] == 4 &&
+	    m1.am_bytes_up - m0.am_bytes_up == 10, "close");
+	T_CHECK(m1.am_events - m0.am_events == 250 + 1 + 9 + 80 + 3 + 4,
+	    "events %llu", (unsigned long long)(m1.am_events - m0.am_events));
+	T_CHECK(m1.am_aggregated - m0.am_aggregated == 9 + 80 + 3 + 4,
+	    "aggregated %llu",
+	    (unsigned long long)(m1.am_aggregated - m0.am_aggregated));
+	if (query(path, &all, &rs) == 0) {
+		T_CHECK(sum_counts(&rs) == m1.am_events - m0.am_events,
+		    "%llu in the rows", (unsigned long long)sum_counts(&rs));
+		t = find_dst(&rs, "203.0.113.9", 0);
+		T_CHECK(t != NULL && t->count == 250 && t->last == 0,
+		    "row of 250");
+		t = find_dst(&rs, "203.0.113.10", 1);
+		T_CHECK(t != NULL && t->count == 9, "summary of 7 + 1 + 1");
+		t = find_dst(&rs, "203.0.113.11", 1);
+		T_CHECK(t != NULL && t->count == 80, "summary of 40 + 40");
+		t = find_dst(&rs, "100.64.0.1", 1);
+		T_CHECK(t != NULL && t->count == 3 && t->kind == AUDIT_DNS,
+		    "dns summary of 3");
+		t = find_dst(&rs, "203.0.113.12", 1);
+		T_CHECK(t != NULL && t->count == 4 && t->up == 10,
+		    "close summary of 4");
+		rows_free(&rs);
+	}
+	audit_store_close();
+	db_remove(path);
+}
+
+/*
  * A write that fails (RLIMIT_FSIZE plays the full disk) loses nothing: the
  * batch goes back into the queue, past its size into summaries with their
  * counts, and is written once the file may grow again; flush says why
@@ -1417,6 +1526,8 @@ main(void)
 	for (i = 0; i < sizeof(durations) / sizeof(durations[0]); i++)
 		T_RUN(test_duration(i), "duration '%s'", durations[i].in);
 	T_RUN(test_overflow(), "queue full: summaries with exact counts");
+	T_RUN(test_emitter_count(), "an emitter's count: row, summaries, JSON, "
+	    "metrics");
 	T_RUN(test_write_fails(), "a failed write keeps every event until it "
 	    "can write");
 	T_RUN(test_close_racing(), "close while emitting: nothing lost");
