@@ -1112,7 +1112,7 @@ adopt_one(struct isorund *d, const char *file)
 		goto drop;
 	}
 	ds->ds_rs = runner_sandbox_adopt(d->d_runner, rec.rc_id, rec.rc_slot,
-	    pol, rec.rc_dns_flags, &e);
+	    pol, NULL, rec.rc_dns_flags, &e);
 	snprintf(ds->ds_mode, sizeof(ds->ds_mode), "%s",
 	    pol_mode_name(policy_mode(pol)));
 	policy_free(pol);

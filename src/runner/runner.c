@@ -10,6 +10,7 @@
 #include <sys/queue.h>
 #include <sys/random.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include "../common/file.h"
 #include "guard.h"
@@ -20,6 +21,7 @@ struct runner_sandbox {
 	struct gw_sandbox	*rs_net;
 	struct gw_sandbox_info	 rs_info;
 	struct sandbox		*rs_box;
+	struct endpoints	*rs_eps;	/* NULL: none */
 	char			 rs_id[SB_ID_MAX + 1];
 };
 
@@ -31,6 +33,11 @@ struct runner {
 	struct proxy		*r_px;
 	struct sandbox_paths	 r_paths;
 	char			*r_bundle;	/* NULL: the image's own */
+	struct secrets		*r_secrets;	/* NULL: no state dir */
+	struct tlsca		*r_ca;
+	char			*r_ep_bundle;	/* r_bundle (or the host's)
+						   and the CA, for sandboxes
+						   with endpoints */
 	LIST_HEAD(, runner_sandbox) r_sandboxes;
 };
 
@@ -60,12 +67,38 @@ slurp(const char *path, size_t max, struct ir_err *err)
 	return buf;
 }
 
+/* `a`, a newline, then `b`; NULL when out of memory. */
+static char *
+pem_join(const char *a, const char *b)
+{
+	size_t	 al = strlen(a), bl = strlen(b);
+	char	*out;
+
+	if ((out = malloc(al + bl + 2)) == NULL)
+		return NULL;
+	memcpy(out, a, al);
+	out[al] = '\n';
+	memcpy(out + al + 1, b, bl + 1);
+	return out;
+}
+
+/* The host's bundle; "" for a host without one (then only ours). */
+static char *
+host_bundle(void)
+{
+	struct ir_err	 e;
+	char		*host;
+
+	if ((host = slurp(RUNNER_CA_BUNDLE, 16 << 20, &e)) == NULL)
+		host = strdup("");
+	return host;
+}
+
 /* The host's CA bundle with the runner's extra certificates after it. */
 static int
 bundle_make(struct runner *r, const char *ca_file, struct ir_err *err)
 {
 	char	*host, *extra;
-	size_t	 hl, el;
 
 	if ((extra = slurp(ca_file, 1 << 20, err)) == NULL)
 		return -1;
@@ -74,23 +107,59 @@ bundle_make(struct runner *r, const char *ca_file, struct ir_err *err)
 		return err_set(err, 0, "CA file %s: no PEM certificate in it",
 		    ca_file);
 	}
-	if ((host = slurp(RUNNER_CA_BUNDLE, 16 << 20, err)) == NULL) {
-		/* An image without a bundle of its own: only ours. */
-		host = strdup("");
-	}
-	hl = host ? strlen(host) : 0;
-	el = strlen(extra);
-	if (host == NULL || (r->r_bundle = malloc(hl + el + 2)) == NULL) {
+	host = host_bundle();
+	if (host == NULL || (r->r_bundle = pem_join(host, extra)) == NULL) {
 		free(host);
 		free(extra);
 		return err_set(err, ENOMEM, "CA bundle: out of memory");
 	}
-	memcpy(r->r_bundle, host, hl);
-	r->r_bundle[hl] = '\n';
-	memcpy(r->r_bundle + hl + 1, extra, el + 1);
 	free(host);
 	free(extra);
 	return 0;
+}
+
+/*
+ * The secrets store and the CA in the state dir, for the interception of
+ * endpoint hosts (docs/endpoints.md). Opened by every runner with a state
+ * dir, so that a sandbox with endpoints never waits for a CA to be made.
+ */
+static int
+intercept_open(struct runner *r, const struct runner_config *c,
+    struct ir_err *err)
+{
+	const char	*sd = c->rc_paths.sp_state_dir;
+	const char	*name = c->rc_gw.gc_name ? c->rc_gw.gc_name : "isorun";
+	char		 path[4096];
+	char		*host = NULL;
+
+	if (mkdir(sd, 0755) == -1 && errno != EEXIST)
+		return err_set(err, errno, "state directory %s: %s", sd,
+		    strerror(errno));
+	if (snprintf(path, sizeof(path), "%s/secrets", sd) >=
+	    (int)sizeof(path))
+		return err_set(err, ENAMETOOLONG, "state directory %s: path "
+		    "too long", sd);
+	if ((r->r_secrets = secrets_open(path, err)) == NULL)
+		return -1;
+	snprintf(path, sizeof(path), "%s/ca", sd);
+	if ((r->r_ca = tlsca_open(path, name, 0, err)) == NULL)
+		return -1;
+	if (r->r_bundle == NULL && (host = host_bundle()) == NULL)
+		return err_set(err, ENOMEM, "CA bundle: out of memory");
+	r->r_ep_bundle = pem_join(r->r_bundle ? r->r_bundle : host,
+	    tlsca_pem(r->r_ca));
+	free(host);
+	if (r->r_ep_bundle == NULL)
+		return err_set(err, ENOMEM, "CA bundle: out of memory");
+	return 0;
+}
+
+static void
+intercept_close(struct runner *r)
+{
+	free(r->r_ep_bundle);
+	tlsca_free(r->r_ca);
+	secrets_close(r->r_secrets);
 }
 
 void
@@ -171,6 +240,9 @@ runner_open(const struct runner_config *c, int adopt, struct ir_err *err)
 	nofile_raise();
 	if (c->rc_ca_file != NULL && bundle_make(r, c->rc_ca_file, err) == -1)
 		goto fail;
+	if (c->rc_paths.sp_state_dir != NULL &&
+	    intercept_open(r, c, err) == -1)
+		goto fail;
 	if ((r->r_gw = adopt ? gateway_adopt(&c->rc_gw, err) :
 	    gateway_create(&c->rc_gw, err)) == NULL)
 		goto fail;
@@ -189,6 +261,9 @@ runner_open(const struct runner_config *c, int adopt, struct ir_err *err)
 	hooks.ph_release = hook_release;
 	if ((r->r_px = proxy_start(r->r_gw, &c->rc_px, &hooks, r->r_guard,
 	    err)) == NULL)
+		goto fail;
+	if (r->r_ca != NULL && proxy_intercept_setup(r->r_px, r->r_ca,
+	    r->r_secrets, c->rc_ca_file, err) == -1)
 		goto fail;
 	return r;
 fail:
@@ -218,6 +293,47 @@ resolv_conf(const struct gw_sandbox_info *si, char *buf, size_t len)
 	    "nameserver %s\noptions timeout:2 attempts:2\n", a4, a6);
 }
 
+/*
+ * A sandbox's endpoints against its policy and the secrets store: every
+ * host permitted, every secret set. Input errors have code 0 (the
+ * request's fault, not the runner's).
+ */
+static int
+eps_check(struct runner *r, const struct endpoints *eps,
+    const struct policy *pol, struct ir_err *err)
+{
+	const char	*name;
+	size_t		 i;
+	int		 rc;
+
+	if (eps == NULL)
+		return 0;
+	if (r->r_ca == NULL)
+		return err_set(err, 0, "endpoints: this runner has no state "
+		    "directory, hence no CA to intercept TLS with and no "
+		    "secrets");
+	if (endpoints_check_policy(eps, pol, err) == -1) {
+		err->code = 0;
+		return -1;
+	}
+	for (i = 0; (name = endpoints_secret(eps, i)) != NULL; i++) {
+		if ((rc = secrets_exists(r->r_secrets, name, err)) == -1)
+			return -1;
+		if (rc == 0)
+			return err_set(err, 0, "endpoints: secret '%s' is not "
+			    "set; set it with 'isorun secret set %s'", name,
+			    name);
+	}
+	return 0;
+}
+
+/* An empty list is none: such a sandbox need not trust the CA. */
+static struct endpoints *
+eps_or_null(struct endpoints *eps)
+{
+	return eps != NULL && endpoints_count(eps) > 0 ? eps : NULL;
+}
+
 static void
 sandbox_unwire(struct runner *r, struct runner_sandbox *s)
 {
@@ -237,7 +353,9 @@ runner_sandbox_create(struct runner *r, const struct runner_sandbox_spec *sp,
 	const char		*id;
 	uint8_t			 rnd[6];
 	const char		**env = NULL;
+	const char		*pem;
 	struct sandbox_file	 bundle;
+	struct endpoints	*eps = eps_or_null(sp->rs_endpoints);
 
 	if (sp->rs_policy == NULL) {
 		err_set(err, EINVAL, "sandbox: no policy");
@@ -248,6 +366,9 @@ runner_sandbox_create(struct runner *r, const struct runner_sandbox_spec *sp,
 		return NULL;
 	}
 	pthread_mutex_lock(&r->r_lock);
+	if (eps_check(r, eps, sp->rs_policy, err) == -1)
+		goto fail;
+	s->rs_eps = endpoints_hold(eps);
 	if ((s->rs_net = gateway_sandbox_add(r->r_gw, err)) == NULL)
 		goto fail;
 	gateway_sandbox_info(s->rs_net, &s->rs_info);
@@ -265,7 +386,7 @@ runner_sandbox_create(struct runner *r, const struct runner_sandbox_spec *sp,
 	if (dnsview_sandbox_set(r->r_dns, s->rs_info.si_slot, id,
 	    sp->rs_policy, sp->rs_dns_flags, err) == -1 ||
 	    proxy_sandbox_set(r->r_px, s->rs_info.si_slot, id, sp->rs_policy,
-	    NULL, err) == -1)
+	    s->rs_eps, err) == -1)
 		goto fail_net;
 	snprintf(netns, sizeof(netns), "%s/%s", GW_NETNS_DIR,
 	    s->rs_info.si_netns);
@@ -275,7 +396,8 @@ runner_sandbox_create(struct runner *r, const struct runner_sandbox_spec *sp,
 	sc.sc_id = s->rs_id;
 	sc.sc_image = sp->rs_image;
 	sc.sc_netns = netns;
-	if (r->r_bundle != NULL) {
+	pem = s->rs_eps != NULL ? r->r_ep_bundle : r->r_bundle;
+	if (pem != NULL) {
 		size_t	 n = 0;
 
 		while (sp->rs_env != NULL && sp->rs_env[n] != NULL)
@@ -288,7 +410,7 @@ runner_sandbox_create(struct runner *r, const struct runner_sandbox_spec *sp,
 		for (size_t i = 0; i < n; i++)
 			env[NCA_ENV + i] = sp->rs_env[i];
 		bundle.sf_path = RUNNER_CA_BUNDLE;
-		bundle.sf_content = r->r_bundle;
+		bundle.sf_content = pem;
 		sc.sc_files = &bundle;
 		sc.sc_nfiles = 1;
 		sc.sc_env = env;
@@ -310,6 +432,7 @@ fail_net:
 	gateway_sandbox_remove(r->r_gw, s->rs_net, &e2);
 fail:
 	pthread_mutex_unlock(&r->r_lock);
+	endpoints_free(s->rs_eps);
 	free(s);
 	return NULL;
 }
@@ -318,14 +441,21 @@ int
 runner_sandbox_set_policy(struct runner *r, struct runner_sandbox *s,
     struct policy *pol, unsigned dns_flags, struct ir_err *err)
 {
-	int	 rc;
+	int	 rc = 0;
 
 	pthread_mutex_lock(&r->r_lock);
-	rc = dnsview_sandbox_set(r->r_dns, s->rs_info.si_slot, s->rs_id, pol,
-	    dns_flags, err);
+	/* Endpoint rules only narrow the policy: it must keep their hosts. */
+	if (s->rs_eps != NULL && endpoints_check_policy(s->rs_eps, pol,
+	    err) == -1) {
+		err->code = 0;
+		rc = -1;
+	}
+	if (rc == 0)
+		rc = dnsview_sandbox_set(r->r_dns, s->rs_info.si_slot,
+		    s->rs_id, pol, dns_flags, err);
 	if (rc == 0)
 		rc = proxy_sandbox_set(r->r_px, s->rs_info.si_slot, s->rs_id,
-		    pol, NULL, err);
+		    pol, s->rs_eps, err);
 	pthread_mutex_unlock(&r->r_lock);
 	return rc;
 }
@@ -348,6 +478,7 @@ sandbox_teardown(struct runner *r, struct runner_sandbox *s,
 	}
 	sandbox_free(s->rs_box);
 	LIST_REMOVE(s, rs_link);
+	endpoints_free(s->rs_eps);
 	free(s);
 	return rc;
 }
@@ -378,6 +509,7 @@ runner_stop(struct runner *r)
 	pthread_mutex_unlock(&r->r_lock);
 	proxy_stop(r->r_px);
 	dnsview_stop(r->r_dns);
+	intercept_close(r);
 	if (r->r_gw != NULL)
 		gateway_destroy(r->r_gw);
 	pol_guard_free(r->r_guard);
@@ -423,9 +555,11 @@ runner_detach(struct runner *r)
 	while ((s = LIST_FIRST(&r->r_sandboxes)) != NULL) {
 		LIST_REMOVE(s, rs_link);
 		sandbox_free(s->rs_box);
+		endpoints_free(s->rs_eps);
 		free(s);
 	}
 	pthread_mutex_unlock(&r->r_lock);
+	intercept_close(r);
 	gateway_release(r->r_gw);
 	pol_guard_free(r->r_guard);
 	free(r->r_bundle);
@@ -462,7 +596,8 @@ slot_netns(struct runner *r, unsigned slot, char *buf, size_t len)
 
 struct runner_sandbox *
 runner_sandbox_adopt(struct runner *r, const char *id, unsigned slot,
-    struct policy *pol, unsigned dns_flags, struct ir_err *err)
+    struct policy *pol, struct endpoints *eps, unsigned dns_flags,
+    struct ir_err *err)
 {
 	struct runner_sandbox	*s;
 	struct sandbox_info	 si;
@@ -496,10 +631,21 @@ runner_sandbox_adopt(struct runner *r, const char *id, unsigned slot,
 		    "(its own)", want, slot);
 		goto fail;
 	}
+	/* Its secrets may have gone since: requests then get a 502. */
+	eps = eps_or_null(eps);
+	if (eps != NULL && r->r_ca == NULL) {
+		err_set(err, 0, "sandbox %s: it has endpoints but this runner "
+		    "has no state directory (no CA)", id);
+		goto fail;
+	}
+	if (eps != NULL && endpoints_check_policy(eps, pol, err) == -1)
+		goto fail;
+	s->rs_eps = endpoints_hold(eps);
 	/* The policy holds before the gateway lets its packets through. */
 	if (dnsview_sandbox_set(r->r_dns, slot, s->rs_id, pol, dns_flags,
 	    err) == -1 ||
-	    proxy_sandbox_set(r->r_px, slot, s->rs_id, pol, NULL, err) == -1)
+	    proxy_sandbox_set(r->r_px, slot, s->rs_id, pol, s->rs_eps,
+	    err) == -1)
 		goto fail_wire;
 	if ((s->rs_net = gateway_sandbox_adopt(r->r_gw, slot, err)) == NULL)
 		goto fail_wire;
@@ -513,6 +659,7 @@ fail_wire:
 fail:
 	pthread_mutex_unlock(&r->r_lock);
 	sandbox_free(s->rs_box);
+	endpoints_free(s->rs_eps);
 	free(s);
 	return NULL;
 }
@@ -598,6 +745,7 @@ runner_sandbox_free(struct runner_sandbox *s)
 	if (s == NULL)
 		return;
 	sandbox_free(s->rs_box);
+	endpoints_free(s->rs_eps);
 	free(s);
 }
 
@@ -605,4 +753,10 @@ void
 runner_proxy_stats(struct runner *r, struct proxy_stats *out)
 {
 	proxy_stats(r->r_px, out);
+}
+
+struct secrets *
+runner_secrets(struct runner *r)
+{
+	return r->r_secrets;
 }

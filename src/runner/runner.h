@@ -20,10 +20,12 @@
 
 #include "../common/err.h"
 #include "../dns/dns.h"
+#include "../endpoint/endpoint.h"
 #include "../gateway/gateway.h"
 #include "../policy/policy.h"
 #include "../proxy/proxy.h"
 #include "../sandbox/sandbox.h"
+#include "../secrets/secrets.h"
 
 struct runner_config {
 	struct gateway_config	 rc_gw;
@@ -56,6 +58,14 @@ struct runner_sandbox;
  * it (the caller's env still wins). It raises the process's soft
  * RLIMIT_NOFILE to the hard limit (two descriptors per connection). Nothing
  * is left behind on failure.
+ *
+ * With rc_paths.sp_state_dir, it also opens the secrets store
+ * (<state_dir>/secrets) and the CA (<state_dir>/ca, made at first start,
+ * named after rc_gw.gc_name) and has the proxy intercept the hosts of
+ * sandboxes with endpoint rules (docs/endpoints.md); upstream servers are
+ * verified against the host's trust store plus rc_ca_file. Without a
+ * state dir, a sandbox with endpoints is refused. Failing to open either
+ * is a start error naming the path.
  */
 struct runner	*runner_start(const struct runner_config *c, struct ir_err *err);
 
@@ -75,16 +85,31 @@ struct runner_sandbox_spec {
 	unsigned		 rs_dns_flags;	/* DNSVIEW_REFUSE for the
 						   locked-down profile */
 	bool			 rs_lifeline;	/* dies with this process */
+	struct endpoints	*rs_endpoints;	/* borrowed; NULL or empty:
+						   none; the runner holds its
+						   own reference */
 };
 
 /*
  * Creates a sandbox with its network and policy. The policy is in force
  * (proxy and DNS) before the sandbox's first process starts.
+ *
+ * With endpoints: every host must be permitted by the policy
+ * (endpoints_check_policy) and every secret the credentials name must be
+ * set, else it fails with code 0 (the request's fault) and a message
+ * naming the host or the secret. Its RUNNER_CA_BUNDLE is the host's
+ * bundle, rc_ca_file's certificates and the runner's CA, and the
+ * variables above name it. Sandboxes without endpoints do not trust the
+ * CA.
  */
 struct runner_sandbox *runner_sandbox_create(struct runner *r,
 	    const struct runner_sandbox_spec *spec, struct ir_err *err);
 
-/* Replaces the sandbox's policy (a live change: see proxy_sandbox_set). */
+/*
+ * Replaces the sandbox's policy (a live change: see proxy_sandbox_set). A
+ * policy that blocks one of the sandbox's endpoint hosts is refused (code
+ * 0) and the old one stays.
+ */
 int	runner_sandbox_set_policy(struct runner *r, struct runner_sandbox *s,
 	    struct policy *pol, unsigned dns_flags, struct ir_err *err);
 
@@ -135,14 +160,16 @@ struct runner	*runner_resume(const struct runner_config *c,
 /*
  * Takes back sandbox `id` (sandbox_open() in rc_paths) on gateway slot
  * `slot`, as runner_sandbox_net() reported it when it was created: its
- * init must be alive and its network namespace must be that slot's. The
+ * init must be alive and its network namespace must be that slot's. `eps`
+ * (borrowed, NULL: none) are its endpoints as created; their secrets are
+ * not checked again (a request needing a missing one gets a 502). The
  * policy is in force (proxy and DNS) before its packets pass the gateway
  * again. On failure nothing is changed: the caller decides whether to
  * destroy it (runner_purge_unadopted()).
  */
 struct runner_sandbox *runner_sandbox_adopt(struct runner *r, const char *id,
-	    unsigned slot, struct policy *pol, unsigned dns_flags,
-	    struct ir_err *err);
+	    unsigned slot, struct policy *pol, struct endpoints *eps,
+	    unsigned dns_flags, struct ir_err *err);
 
 /*
  * Destroys every sandbox in rc_paths' run directory that sits in one of
@@ -163,6 +190,12 @@ int	runner_purge_unadopted(struct runner *r, struct ir_err *err);
 int	runner_sandbox_remove(struct runner *r, struct runner_sandbox *s,
 	    struct ir_err *err);
 void	runner_sandbox_free(struct runner_sandbox *s);
+
+/*
+ * The secrets store the proxy injects from (NULL: no state dir), for the
+ * daemon's /v1/secrets. Borrowed; lives as long as the runner.
+ */
+struct secrets	*runner_secrets(struct runner *r);
 
 /* The proxy's counters (proxy_stats()), for a daemon's metrics. */
 void	runner_proxy_stats(struct runner *r, struct proxy_stats *out);

@@ -266,6 +266,25 @@ secrets_wipe(char *val, size_t len)
 }
 
 int
+secrets_exists(struct secrets *s, const char *name, struct ir_err *err)
+{
+	struct stat	 sb;
+
+	if (secrets_name_check(name, err) == -1)
+		return -1;
+	if (fstatat(s->sc_dfd, name, &sb, AT_SYMLINK_NOFOLLOW) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		return err_set(err, errno, "secret '%s': %s/%s: %s", name,
+		    s->sc_dir, name, strerror(errno));
+	}
+	if (!S_ISREG(sb.st_mode))
+		return err_set(err, EINVAL, "secret '%s': %s/%s is not a "
+		    "regular file", name, s->sc_dir, name);
+	return 1;
+}
+
+int
 secrets_delete(struct secrets *s, const char *name, struct ir_err *err)
 {
 	if (secrets_name_check(name, err) == -1)

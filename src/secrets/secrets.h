@@ -57,6 +57,12 @@ int	 secrets_get(struct secrets *, const char *name, char **val,
 	    size_t *len, struct ir_err *err);
 void	 secrets_wipe(char *val, size_t len);
 
+/*
+ * 1 if `name` is set, 0 if not, -1 for a bad name or another error: a
+ * check without reading the value (create-time checks of credentials).
+ */
+int	 secrets_exists(struct secrets *, const char *name, struct ir_err *err);
+
 /* ENOENT when not set. */
 int	 secrets_delete(struct secrets *, const char *name, struct ir_err *err);
 

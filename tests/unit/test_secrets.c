@@ -281,6 +281,36 @@ test_atomic(void)
 	secrets_close(s);
 }
 
+static void
+test_exists(void)
+{
+	char		 dir[128], path[192];
+	struct secrets	*s;
+	struct ir_err	 err = { 0 };
+
+	path_of(dir, sizeof(dir), "ex");
+	s = secrets_open(dir, &err);
+	T_CHECK(s != NULL, "open: %s", err.msg);
+	if (s == NULL)
+		return;
+	T_CHECK(secrets_exists(s, "k", &err) == 0, "not set yet");
+	T_CHECK(secrets_set(s, "k", "v", 1, &err) == 0, "set: %s", err.msg);
+	T_CHECK(secrets_exists(s, "k", &err) == 1, "set: %s", err.msg);
+	T_CHECK(secrets_exists(s, "../k", &err) == -1 &&
+	    strstr(err.msg, "'../k'") != NULL, "bad name: %s", err.msg);
+	snprintf(path, sizeof(path), "%s/d", dir);
+	T_CHECK(mkdir(path, 0700) == 0, "mkdir");
+	T_CHECK(secrets_exists(s, "d", &err) == -1 &&
+	    strstr(err.msg, "not a regular file") != NULL, "a directory: %s",
+	    err.msg);
+	snprintf(path, sizeof(path), "%s/l", dir);
+	T_CHECK(symlink("k", path) == 0, "symlink");
+	T_CHECK(secrets_exists(s, "l", &err) == -1, "a symlink is not one");
+	T_CHECK(secrets_delete(s, "k", &err) == 0, "delete: %s", err.msg);
+	T_CHECK(secrets_exists(s, "k", &err) == 0, "deleted");
+	secrets_close(s);
+}
+
 int
 main(void)
 {
@@ -296,6 +326,7 @@ main(void)
 	T_RUN(test_names(), "secrets: names");
 	T_RUN(test_set_get(), "secrets: set, get, delete, list, bad input");
 	T_RUN(test_atomic(), "secrets: a failed write keeps the old value");
+	T_RUN(test_exists(), "secrets: exists without reading the value");
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", base);
