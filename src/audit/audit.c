@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -122,6 +123,16 @@ jb_key_str(struct jbuf *b, const char *key, const char *s)
 }
 
 static void
+jb_key_len(struct jbuf *b, const char *key, const char *s, size_t len)
+{
+	jb_printf(b, ",\"%s\":", key);
+	if (s == NULL)
+		jb_printf(b, "null");
+	else
+		jb_str(b, s, len);
+}
+
+static void
 jb_addr(struct jbuf *b, const char *akey, const char *pkey,
     const struct sockaddr_storage *ss)
 {
@@ -166,21 +177,25 @@ audit_format_json(const struct audit_event *ev, char *buf, size_t len)
 	jb_key_str(&b, "proto", audit_proto_name(ev->ae_proto));
 	jb_addr(&b, "src", "sport", &ev->ae_src);
 	jb_addr(&b, "dst", "dport", &ev->ae_dst);
-	jb_printf(&b, ",\"name\":");
-	if (ev->ae_name == NULL)
-		jb_printf(&b, "null");
-	else
-		jb_str(&b, ev->ae_name, ev->ae_namelen);
+	jb_key_len(&b, "name", ev->ae_name, ev->ae_namelen);
 	jb_key_str(&b, "name_source", audit_name_source_name(ev->ae_name_source));
 	jb_key_str(&b, "verdict", ev->ae_allowed ? "allowed" : "blocked");
 	jb_key_str(&b, "rule", ev->ae_rule);
 	jb_key_str(&b, "reason", ev->ae_reason);
+	if (ev->ae_kind == AUDIT_REQUEST) {
+		jb_key_len(&b, "method", ev->ae_method, ev->ae_methodlen);
+		jb_key_len(&b, "path", ev->ae_path, ev->ae_pathlen <
+		    AUDIT_PATH_MAX ? ev->ae_pathlen : AUDIT_PATH_MAX);
+	}
 	if (ev->ae_kind == AUDIT_CLOSE)
 		jb_printf(&b, ",\"bytes_up\":%llu,\"bytes_down\":%llu,"
 		    "\"duration_ms\":%llu",
 		    (unsigned long long)ev->ae_bytes_up,
 		    (unsigned long long)ev->ae_bytes_down,
 		    (unsigned long long)ev->ae_duration_ms);
+	if (ev->ae_kind == AUDIT_CLOSE && ev->ae_intercepted)
+		jb_printf(&b, ",\"requests\":%llu,\"intercepted\":true",
+		    (unsigned long long)ev->ae_requests);
 	if (ev->ae_kind == AUDIT_DNS) {
 		jb_key_str(&b, "qname", ev->ae_qname);
 		jb_printf(&b, ",\"qtype\":%u", ev->ae_qtype);
@@ -201,7 +216,7 @@ audit_format_json(const struct audit_event *ev, char *buf, size_t len)
 void
 audit_emit(const struct audit_event *ev)
 {
-	char	 line[2048];
+	char	 small[2048], *line = small;
 	int	 n;
 
 	metrics_count(ev);
@@ -211,12 +226,21 @@ audit_emit(const struct audit_event *ev)
 	}
 	if (store_push(ev))
 		return;
-	n = audit_format_json(ev, line, sizeof(line) - 1);
-	if (n > (int)sizeof(line) - 2)
-		n = (int)sizeof(line) - 2;
+	n = audit_format_json(ev, small, sizeof(small) - 1);
+	/* A long path or name escaped: a whole line, never a cut one. */
+	if (n > (int)sizeof(small) - 2) {
+		if ((line = malloc((size_t)n + 2)) != NULL)
+			audit_format_json(ev, line, (size_t)n + 1);
+		else {
+			line = small;
+			n = (int)sizeof(small) - 2;
+		}
+	}
 	line[n] = '\n';
 	/* One write(2) per line, so lines of concurrent threads never mix. */
 	if (write(STDERR_FILENO, line, (size_t)n + 1) < 0) {
 		/* stderr gone: nothing better to do with the event here */
 	}
+	if (line != small)
+		free(line);
 }

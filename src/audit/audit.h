@@ -234,6 +234,10 @@ struct audit_metrics {
 	uint64_t	 am_conn[3][2][AUDIT_NREASONS];
 	uint64_t	 am_closed[3];		/* AUDIT_CLOSE events by proto */
 	uint64_t	 am_dns[2][AUDIT_NRCODES]; /* [blocked/allowed][rcode] */
+	/* Requests on intercepted connections: [denied/allowed][rule,
+	   default, ambiguous]; denied from AUDIT_REQUEST events, allowed
+	   from ae_requests of AUDIT_CLOSE events */
+	uint64_t	 am_requests[2][3];
 	uint64_t	 am_bytes_up, am_bytes_down;
 	uint64_t	 am_events;		/* every audit_emit() */
 	uint64_t	 am_aggregated;		/* folded into summaries */

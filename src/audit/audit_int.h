@@ -23,7 +23,8 @@ struct arec {
 	char			 r_buf[];
 };
 
-#define AQ_FULL		1	/* keyed by sandbox, verdict, rule, dst, proto */
+#define AQ_FULL		1	/* keyed by sandbox, verdict, rule, dst, proto;
+				   requests: host instead of dst */
 #define AQ_COARSE	2	/* keyed by sandbox, verdict, proto */
 #define AQ_SPARE	3	/* keyed by verdict, kind, proto; never allocated */
 
@@ -38,8 +39,10 @@ struct abatch {
 	uint64_t	  b_events;	/* events it stands for */
 };
 
-#define AQ_NSPARE	(2 * 3 * 4)
+#define AQ_NSPARE	(2 * 4 * 4)	/* verdicts, kinds, protocols */
 #define AQ_COARSE_MAX	1024
+/* Methods are short tokens; a guest's longer one is cut here. */
+#define AQ_METHOD_MAX	32
 
 /*
  * The bounded queue. aq_push() may be called from any thread; aq_take()
@@ -83,6 +86,9 @@ void	abatch_free(struct aqueue *, struct abatch *b);
  * cannot write. The records move out of `b`; abatch_free() it as usual.
  */
 void	aq_requeue(struct aqueue *, struct abatch *b);
+
+/* The database's PRAGMA user_version (store.c writes, query.c reads). */
+#define AUDIT_SCHEMA	2
 
 /* audit.c -> store.c: 0 when no store is open. */
 int	store_push(const struct audit_event *ev);

@@ -14,6 +14,7 @@
 static uint64_t	m_conn[3][2][AUDIT_NREASONS];
 static uint64_t	m_closed[3];
 static uint64_t	m_dns[2][AUDIT_NRCODES];
+static uint64_t	m_req[2][3];
 static uint64_t	m_bytes_up, m_bytes_down, m_events, m_queue;
 static uint64_t	m_lat[AUDIT_LAT_NBUCKETS], m_lat_sum;
 uint64_t	metrics_aggregated, metrics_dropped, metrics_written,
@@ -58,6 +59,17 @@ reason_kind(const char *rule)
 	return AUDIT_REASON_RULE;
 }
 
+/* A request's deciding rule: 0 a rule, 1 "default", 2 "ambiguous". */
+static unsigned
+req_reason(const char *rule)
+{
+	if (rule != NULL && strcmp(rule, "default") == 0)
+		return 1;
+	if (rule != NULL && strcmp(rule, "ambiguous") == 0)
+		return 2;
+	return 0;
+}
+
 static unsigned
 rcode_index(const char *rcode)
 {
@@ -88,11 +100,20 @@ metrics_count(const struct audit_event *ev)
 			metrics_add(&m_closed[p], n);
 		metrics_add(&m_bytes_up, ev->ae_bytes_up);
 		metrics_add(&m_bytes_down, ev->ae_bytes_down);
+		/* Allowed requests are only counted here: a total, like
+		   the bytes. The close event does not say which endpoint
+		   rule allowed them; its own rule decides the label. */
+		if (ev->ae_intercepted)
+			metrics_add(&m_req[1][req_reason(ev->ae_rule)],
+			    ev->ae_requests);
 		break;
 	case AUDIT_DNS:
 		metrics_add(&m_dns[a][rcode_index(ev->ae_rcode)], n);
 		break;
-	case AUDIT_REQUEST:	/* counted by the audit helper's metrics */
+	case AUDIT_REQUEST:
+		/* Allowed ones recorded singly are in a close event too. */
+		if (!a)
+			metrics_add(&m_req[0][req_reason(ev->ae_rule)], n);
 		break;
 	}
 }
@@ -127,9 +148,12 @@ audit_metrics_snapshot(struct audit_metrics *m)
 				m->am_conn[i][j][k] = ld(&m_conn[i][j][k]);
 		m->am_closed[i] = ld(&m_closed[i]);
 	}
-	for (j = 0; j < 2; j++)
+	for (j = 0; j < 2; j++) {
 		for (k = 0; k < AUDIT_NRCODES; k++)
 			m->am_dns[j][k] = ld(&m_dns[j][k]);
+		for (k = 0; k < 3; k++)
+			m->am_requests[j][k] = ld(&m_req[j][k]);
+	}
 	m->am_bytes_up = ld(&m_bytes_up);
 	m->am_bytes_down = ld(&m_bytes_down);
 	m->am_events = ld(&m_events);
@@ -217,6 +241,8 @@ audit_metrics_render(const struct audit_metrics *m,
 	static const char *const verdicts[2] = { "blocked", "allowed" };
 	static const char *const reasons[AUDIT_NREASONS] = { "rule",
 	    "default", "guard" };
+	static const char *const req_reasons[3] = { "rule", "default",
+	    "ambiguous" };
 	struct pbuf	 b = { buf, len, 0 };
 	char		 l[128];
 	unsigned	 i, j, k;
@@ -251,6 +277,16 @@ audit_metrics_render(const struct audit_metrics *m,
 			    verdicts[j], rcodes[k]);
 			pb_u64(&b, "isorun_dns_queries_total", l,
 			    m->am_dns[j][k]);
+		}
+	pb_head(&b, "isorun_requests_total", "counter", "HTTP requests on "
+	    "intercepted connections decided by endpoint rules, by verdict "
+	    "and what decided (a rule, the default, an ambiguous request).");
+	for (j = 0; j < 2; j++)
+		for (k = 0; k < 3; k++) {
+			snprintf(l, sizeof(l), "{verdict=\"%s\",reason=\"%s\"}",
+			    j ? "allowed" : "denied", req_reasons[k]);
+			pb_u64(&b, "isorun_requests_total", l,
+			    m->am_requests[j][k]);
 		}
 	pb_head(&b, "isorun_bytes_total", "counter", "Bytes relayed by "
 	    "permitted connections that ended (up: from the sandbox).");

@@ -21,11 +21,15 @@
 struct audit_db {
 	sqlite3		*d_db;
 	char		*d_path;
+	int		 d_ver;		/* schema */
 };
 
-#define COLS "id, time_ns, sandbox, event, proto, src, sport, dst, dport," \
+#define COLS1 "id, time_ns, sandbox, event, proto, src, sport, dst, dport," \
     " name, name_source, verdict, rule, reason, bytes_up, bytes_down," \
     " duration_ms, qname, qtype, rcode, count, last_ns"
+/* A database of schema 1 that no writer has migrated yet reads as NULL. */
+#define COLS_V1	COLS1 ", NULL, NULL, NULL, NULL"
+#define COLS	COLS1 ", method, path, requests, intercepted"
 
 static int
 rd_err(struct ir_err *err, struct audit_db *d, const char *what)
@@ -87,11 +91,13 @@ audit_db_open(const char *path, struct ir_err *err)
 		    "database (no events table)", path);
 		goto fail;
 	}
-	if (sqlite3_column_int(s, 0) > 1) {
+	if (sqlite3_column_int(s, 0) > AUDIT_SCHEMA) {
 		err_set(err, EINVAL, "audit database %s: schema %d is newer "
-		    "than this isorun's (1)", path, sqlite3_column_int(s, 0));
+		    "than this isorun's (%d)", path, sqlite3_column_int(s, 0),
+		    AUDIT_SCHEMA);
 		goto fail;
 	}
+	d->d_ver = sqlite3_column_int(s, 0);
 	sqlite3_finalize(s);
 	return d;
 fail:
@@ -114,7 +120,7 @@ audit_db_close(struct audit_db *d)
 static int
 parse_kind(const char *s)
 {
-	for (int i = AUDIT_CONNECT; s != NULL && i <= AUDIT_DNS; i++)
+	for (int i = AUDIT_CONNECT; s != NULL && i <= AUDIT_REQUEST; i++)
 		if (strcmp(s, audit_kind_name(i)) == 0)
 			return i;
 	return 0;
@@ -195,6 +201,12 @@ row_decode(sqlite3_stmt *s, struct audit_row *r)
 	ev->ae_rcode = col_text(s, 19);
 	ev->ae_count = (uint64_t)sqlite3_column_int64(s, 20);
 	ev->ae_last_ns = (uint64_t)sqlite3_column_int64(s, 21);
+	if ((ev->ae_method = col_text(s, 22)) != NULL)
+		ev->ae_methodlen = (size_t)sqlite3_column_bytes(s, 22);
+	if ((ev->ae_path = col_text(s, 23)) != NULL)
+		ev->ae_pathlen = (size_t)sqlite3_column_bytes(s, 23);
+	ev->ae_requests = (uint64_t)sqlite3_column_int64(s, 24);
+	ev->ae_intercepted = sqlite3_column_int(s, 25) != 0;
 }
 
 /*
@@ -205,9 +217,20 @@ static int
 prepare(struct audit_db *d, const struct audit_filter *f, int64_t after,
     int64_t upto, sqlite3_stmt **out, struct ir_err *err)
 {
+	const char	*cols;
 	char		 w[256], sql[1024];
 	sqlite3_stmt	*s;
 	int		 i = 1;
+
+	/* A writer may have migrated it since it was opened (a follow
+	   across an upgrade of the runner). */
+	if (d->d_ver < AUDIT_SCHEMA && sqlite3_prepare_v2(d->d_db,
+	    "PRAGMA user_version", -1, &s, NULL) == SQLITE_OK) {
+		if (sqlite3_step(s) == SQLITE_ROW)
+			d->d_ver = sqlite3_column_int(s, 0);
+		sqlite3_finalize(s);
+	}
+	cols = d->d_ver < 2 ? COLS_V1 : COLS;
 
 	snprintf(w, sizeof(w), "WHERE 1%s%s%s%s%s",
 	    f->af_sandbox ? " AND sandbox = ?" : "",
@@ -216,15 +239,15 @@ prepare(struct audit_db *d, const struct audit_filter *f, int64_t after,
 	    after >= 0 ? " AND id > ?" : "",
 	    upto > 0 ? " AND id <= ?" : "");
 	if (after >= 0)
-		snprintf(sql, sizeof(sql), "SELECT " COLS " FROM events %s "
-		    "ORDER BY id", w);
+		snprintf(sql, sizeof(sql), "SELECT %s FROM events %s "
+		    "ORDER BY id", cols, w);
 	else if (f->af_limit > 0)
-		snprintf(sql, sizeof(sql), "SELECT * FROM (SELECT " COLS
-		    " FROM events %s ORDER BY time_ns DESC, id DESC LIMIT ?) "
-		    "ORDER BY time_ns, id", w);
+		snprintf(sql, sizeof(sql), "SELECT * FROM (SELECT %s FROM "
+		    "events %s ORDER BY time_ns DESC, id DESC LIMIT ?) "
+		    "ORDER BY time_ns, id", cols, w);
 	else
-		snprintf(sql, sizeof(sql), "SELECT " COLS " FROM events %s "
-		    "ORDER BY time_ns, id", w);
+		snprintf(sql, sizeof(sql), "SELECT %s FROM events %s "
+		    "ORDER BY time_ns, id", cols, w);
 	if (sqlite3_prepare_v2(d->d_db, sql, -1, &s, NULL) != SQLITE_OK)
 		return rd_err(err, d, "query");
 	if (f->af_sandbox)

@@ -4,7 +4,7 @@
  * Emitters copy the event outside the lock and hold the lock only to store
  * a pointer or bump a summary. When the queue is full, events are folded
  * into summaries keyed by (sandbox, verdict, kind, proto, rule, dst
- * address); past ac_summary_max of those, by (sandbox, verdict, kind,
+ * address, or the host for requests); past ac_summary_max of those, by (sandbox, verdict, kind,
  * proto); past AQ_COARSE_MAX of those, or when memory runs out, into one
  * of the AQ_NSPARE preallocated records keyed by (verdict, kind, proto).
  * So every event is counted somewhere, and memory stays bounded.
@@ -100,11 +100,19 @@ rec_copy(const struct audit_event *ev, uint64_t now)
 {
 	struct arec	*r;
 	char		*p;
-	size_t		 n;
+	size_t		 n, mlen = 0, plen = 0;
 
 	n = slen(ev->ae_sandbox) + (ev->ae_name ? ev->ae_namelen + 1 : 0) +
 	    slen(ev->ae_rule) + slen(ev->ae_reason) + slen(ev->ae_qname) +
 	    slen(ev->ae_rcode) + 1;
+	if (ev->ae_kind == AUDIT_REQUEST) {
+		mlen = ev->ae_methodlen < AQ_METHOD_MAX ? ev->ae_methodlen :
+		    AQ_METHOD_MAX;
+		plen = ev->ae_pathlen < AUDIT_PATH_MAX ? ev->ae_pathlen :
+		    AUDIT_PATH_MAX;
+		n += (ev->ae_method ? mlen + 1 : 0) +
+		    (ev->ae_path ? plen + 1 : 0);
+	}
 	if ((r = malloc(sizeof(*r) + n)) == NULL)
 		return NULL;
 	r->r_hnext = r->r_lnext = NULL;
@@ -119,6 +127,15 @@ rec_copy(const struct audit_event *ev, uint64_t now)
 	r->r_ev.ae_reason = scopy(&p, ev->ae_reason, slen(ev->ae_reason) - 1);
 	r->r_ev.ae_qname = scopy(&p, ev->ae_qname, slen(ev->ae_qname) - 1);
 	r->r_ev.ae_rcode = scopy(&p, ev->ae_rcode, slen(ev->ae_rcode) - 1);
+	if (ev->ae_kind == AUDIT_REQUEST) {
+		r->r_ev.ae_method = scopy(&p, ev->ae_method, mlen);
+		r->r_ev.ae_methodlen = ev->ae_method ? mlen : 0;
+		r->r_ev.ae_path = scopy(&p, ev->ae_path, plen);
+		r->r_ev.ae_pathlen = ev->ae_path ? plen : 0;
+	} else {
+		r->r_ev.ae_method = r->r_ev.ae_path = NULL;
+		r->r_ev.ae_methodlen = r->r_ev.ae_pathlen = 0;
+	}
 	if (r->r_ev.ae_time_ns == 0)
 		r->r_ev.ae_time_ns = now;
 	r->r_ev.ae_count = ev_count(ev);
@@ -206,7 +223,11 @@ key_hash(const struct audit_event *ev, int kind)
 	k[3] = (unsigned char)ev->ae_proto;
 	h = hash_bytes(h, k, sizeof(k));
 	h = hash_str(h, ev->ae_sandbox);
-	if (kind == AQ_FULL) {
+	if (kind == AQ_FULL && ev->ae_kind == AUDIT_REQUEST) {
+		h = hash_str(h, ev->ae_rule);
+		if (ev->ae_name != NULL)
+			h = hash_bytes(h, ev->ae_name, ev->ae_namelen);
+	} else if (kind == AQ_FULL) {
 		h = hash_str(h, ev->ae_rule);
 		a = sa_addr(&ev->ae_dst, &n);
 		h = hash_bytes(h, &ev->ae_dst.ss_family,
@@ -226,6 +247,15 @@ str_eq(const char *a, const char *b)
 }
 
 static int
+name_eq(const struct audit_event *a, const struct audit_event *b)
+{
+	if (a->ae_name == NULL || b->ae_name == NULL)
+		return a->ae_name == b->ae_name;
+	return a->ae_namelen == b->ae_namelen &&
+	    memcmp(a->ae_name, b->ae_name, a->ae_namelen) == 0;
+}
+
+static int
 key_eq(const struct arec *s, const struct audit_event *ev, int kind)
 {
 	const struct audit_event *k = &s->r_ev;
@@ -234,6 +264,9 @@ key_eq(const struct arec *s, const struct audit_event *ev, int kind)
 	    k->ae_kind != ev->ae_kind || k->ae_proto != ev->ae_proto ||
 	    strcmp(k->ae_sandbox, ev->ae_sandbox ? ev->ae_sandbox : "") != 0)
 		return 0;
+	if (kind == AQ_FULL && ev->ae_kind == AUDIT_REQUEST)
+		return str_eq(k->ae_rule, ev->ae_rule) &&
+		    name_eq(k, ev);
 	if (kind == AQ_FULL)
 		return str_eq(k->ae_rule, ev->ae_rule) &&
 		    sa_same_addr(&k->ae_dst, &ev->ae_dst);
@@ -243,7 +276,8 @@ key_eq(const struct arec *s, const struct audit_event *ev, int kind)
 /*
  * Folds `ev`, standing for `n` events from `t` to `last`, into summary
  * `s`: counts add up, time spans first to last, and a detail the events
- * do not all share is cleared.
+ * do not all share is cleared, but for the method and path of a request:
+ * the first's stay as an example (its key is sandbox, host and rule).
  */
 static void
 merge_n(struct arec *s, const struct audit_event *ev, uint64_t t,
@@ -267,9 +301,9 @@ merge_n(struct arec *s, const struct audit_event *ev, uint64_t t,
 		k->ae_dst.ss_family = AF_UNSPEC;
 	else if (sa_port(&k->ae_dst) != sa_port(&ev->ae_dst))
 		sa_set_port(&k->ae_dst, 0);
-	if (k->ae_name != NULL && (ev->ae_name == NULL ||
-	    k->ae_namelen != ev->ae_namelen ||
-	    memcmp(k->ae_name, ev->ae_name, k->ae_namelen) != 0)) {
+	k->ae_requests += ev->ae_requests;
+	k->ae_intercepted |= ev->ae_intercepted ? 1 : 0;
+	if (k->ae_name != NULL && !name_eq(k, ev)) {
 		k->ae_name = NULL;
 		k->ae_namelen = 0;
 	}
@@ -315,6 +349,12 @@ sum_link(struct aqueue *q, struct arec *r, int kind, uint64_t h)
 	if (kind == AQ_COARSE) {
 		r->r_ev.ae_rule = NULL;
 		r->r_ev.ae_dst.ss_family = AF_UNSPEC;
+		if (r->r_ev.ae_kind == AUDIT_REQUEST) {
+			r->r_ev.ae_name = r->r_ev.ae_method =
+			    r->r_ev.ae_path = NULL;
+			r->r_ev.ae_namelen = r->r_ev.ae_methodlen =
+			    r->r_ev.ae_pathlen = 0;
+		}
 		q->q_ncoarse++;
 	} else
 		q->q_nsum++;
@@ -342,7 +382,7 @@ spare_merge(struct aqueue *q, const struct audit_event *ev, uint64_t t,
 	unsigned	 i;
 	struct arec	*s;
 
-	i = ((ev->ae_allowed ? 1u : 0u) * 3 + (unsigned)ev->ae_kind % 3) * 4 +
+	i = ((ev->ae_allowed ? 1u : 0u) * 4 + (unsigned)ev->ae_kind % 4) * 4 +
 	    (unsigned)ev->ae_proto % 4;
 	s = &q->q_spares[i];
 	if (s->r_ev.ae_count == 0) {
@@ -359,6 +399,8 @@ spare_merge(struct aqueue *q, const struct audit_event *ev, uint64_t t,
 		s->r_ev.ae_bytes_up = ev->ae_bytes_up;
 		s->r_ev.ae_bytes_down = ev->ae_bytes_down;
 		s->r_ev.ae_duration_ms = ev->ae_duration_ms;
+		s->r_ev.ae_requests = ev->ae_requests;
+		s->r_ev.ae_intercepted = ev->ae_intercepted ? 1 : 0;
 		return;
 	}
 	s->r_ev.ae_count += n;
@@ -369,6 +411,8 @@ spare_merge(struct aqueue *q, const struct audit_event *ev, uint64_t t,
 	s->r_ev.ae_bytes_up += ev->ae_bytes_up;
 	s->r_ev.ae_bytes_down += ev->ae_bytes_down;
 	s->r_ev.ae_duration_ms += ev->ae_duration_ms;
+	s->r_ev.ae_requests += ev->ae_requests;
+	s->r_ev.ae_intercepted |= ev->ae_intercepted ? 1 : 0;
 }
 
 /*

@@ -49,16 +49,30 @@ static const char schema[] =
     " bytes_up INTEGER, bytes_down INTEGER, duration_ms INTEGER,"
     " qname TEXT, qtype INTEGER, rcode TEXT,"
     " count INTEGER NOT NULL DEFAULT 1,"
-    " last_ns INTEGER);"
+    " last_ns INTEGER,"
+    " method TEXT, path TEXT,"
+    " requests INTEGER, intercepted INTEGER);"
     "CREATE INDEX IF NOT EXISTS events_time ON events (time_ns);"
     "CREATE INDEX IF NOT EXISTS events_sandbox ON events (sandbox, time_ns);"
-    "PRAGMA user_version = 1;";
+    "PRAGMA user_version = 2;";
+
+/*
+ * Schema 1 -> 2: the columns of requests and intercepted connections.
+ * Nullable and added at the end, so the rows of schema 1 stay as they
+ * were (NULL in the new columns) and readers of either version work.
+ */
+static const char migrate_1_2[] =
+    "ALTER TABLE events ADD COLUMN method TEXT;"
+    "ALTER TABLE events ADD COLUMN path TEXT;"
+    "ALTER TABLE events ADD COLUMN requests INTEGER;"
+    "ALTER TABLE events ADD COLUMN intercepted INTEGER;";
 
 static const char insert_sql[] =
     "INSERT INTO events (time_ns, sandbox, event, proto, src, sport, dst,"
     " dport, name, name_source, verdict, rule, reason, bytes_up, bytes_down,"
-    " duration_ms, qname, qtype, rcode, count, last_ns) VALUES (?, ?, ?, ?,"
-    " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    " duration_ms, qname, qtype, rcode, count, last_ns, method, path,"
+    " requests, intercepted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+    " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 static struct {
 	pthread_mutex_t	 life;		/* open and close */
@@ -214,9 +228,10 @@ db_setup(sqlite3 *db, const struct audit_config *c, const char *path,
 	sqlite3_busy_timeout(db, 5000);
 	if ((ver = pragma_int(db, "PRAGMA user_version")) < 0)
 		return db_err(err, db, path, "cannot read it");
-	if (ver > 1)
+	if (ver > AUDIT_SCHEMA)
 		return err_set(err, EINVAL, "audit database %s: schema %lld "
-		    "is newer than this isorun's (1)", path, (long long)ver);
+		    "is newer than this isorun's (%d)", path, (long long)ver,
+		    AUDIT_SCHEMA);
 	fresh = pragma_int(db, "SELECT count(*) FROM sqlite_master") == 0;
 	if (!fresh && ver == 0)
 		return err_set(err, EINVAL, "audit database %s: not an isorun "
@@ -245,6 +260,14 @@ db_setup(sqlite3 *db, const struct audit_config *c, const char *path,
 		return db_err(err, db, path, "settings");
 	if (exec(db, "BEGIN IMMEDIATE") == -1)
 		return db_err(err, db, path, "begin");
+	/* Read again inside the transaction: another writer may have
+	   migrated it since. */
+	ver = pragma_int(db, "PRAGMA user_version");
+	if (ver == 1 && exec(db, migrate_1_2) == -1) {
+		db_err(err, db, path, "migration from schema 1");
+		exec(db, "ROLLBACK");
+		return -1;
+	}
 	if (exec(db, schema) == -1 || exec(db, "COMMIT") == -1) {
 		db_err(err, db, path, "schema");
 		exec(db, "ROLLBACK");
@@ -320,10 +343,21 @@ insert(sqlite3_stmt *s, const struct audit_event *ev)
 	    strlen(ev->ae_reason) : 0);
 	for (int i = 14; i <= 19; i++)
 		sqlite3_bind_null(s, i);
+	for (int i = 22; i <= 25; i++)
+		sqlite3_bind_null(s, i);
 	if (ev->ae_kind == AUDIT_CLOSE) {
 		bind_u64(s, 14, ev->ae_bytes_up);
 		bind_u64(s, 15, ev->ae_bytes_down);
 		bind_u64(s, 16, ev->ae_duration_ms);
+		if (ev->ae_intercepted) {
+			bind_u64(s, 24, ev->ae_requests);
+			sqlite3_bind_int(s, 25, 1);
+		}
+	} else if (ev->ae_kind == AUDIT_REQUEST) {
+		bind_text(s, 22, ev->ae_method, ev->ae_methodlen <
+		    AQ_METHOD_MAX ? ev->ae_methodlen : AQ_METHOD_MAX);
+		bind_text(s, 23, ev->ae_path, ev->ae_pathlen < AUDIT_PATH_MAX ?
+		    ev->ae_pathlen : AUDIT_PATH_MAX);
 	} else if (ev->ae_kind == AUDIT_DNS) {
 		bind_text(s, 17, ev->ae_qname, ev->ae_qname ?
 		    strlen(ev->ae_qname) : 0);

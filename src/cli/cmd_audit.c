@@ -41,9 +41,10 @@ cmd_audit_usage(FILE *f)
 	    "\n"
 	    "Shows the audit trail: every connection, flow and DNS query the "
 	    "runner\n"
-	    "decided, oldest first. Sandboxes that were destroyed stay in it "
-	    "until\n"
-	    "retention removes them.\n"
+	    "decided, and every request denied by endpoint rules, oldest "
+	    "first.\n"
+	    "Sandboxes that were destroyed stay in it until retention removes "
+	    "them.\n"
 	    "\n"
 	    "  SANDBOX            only this sandbox's events\n"
 	    "  --since DURATION   only events of the last DURATION: 90s, 10m, "
@@ -56,9 +57,14 @@ cmd_audit_usage(FILE *f)
 	    "  --db PATH          the audit database (default %s)\n"
 	    "\n"
 	    "A row that stands for several events (a flood the runner "
-	    "summarized) shows\n"
-	    "\"[N events]\" before its reason; in JSON it has \"count\" and "
-	    "\"last_ns\".\n", AUDIT_DB_PATH);
+	    "summarized, or\n"
+	    "attempts counted together) shows \"[N events]\" before its "
+	    "reason; in JSON\n"
+	    "it has \"count\" (and \"last_ns\" for summaries). A request "
+	    "shows its method\n"
+	    "and path before its reason; the close of an intercepted "
+	    "connection the\n"
+	    "number of requests allowed on it.\n", AUDIT_DB_PATH);
 }
 
 /* `s` (n bytes) with control and non-ASCII bytes as \xNN; "-" if none. */
@@ -148,17 +154,17 @@ print_json(const struct audit_event *ev)
 	return 0;
 }
 
-#define TABLE_FMT "%-23s  %-16s  %-5s  %-26s  %-24s  %-7s  %-16s  %s%s\n"
+#define TABLE_FMT "%-23s  %-16s  %-5s  %-26s  %-24s  %-7s  %-16s  %s%s%s%s\n"
 
 static void
 print_row(struct out *o, const struct audit_event *ev)
 {
 	char	 t[48], dst[64], sb[200], name[1100], rule[4200], rs[4200];
-	char	 cnt[40];
+	char	 cnt[40], meth[160], path[4200], req[4400], tail[64];
 
 	if (!o->header) {
 		printf(TABLE_FMT, "TIME", "SANDBOX", "PROTO", "DESTINATION",
-		    "NAME", "VERDICT", "RULE", "", "REASON");
+		    "NAME", "VERDICT", "RULE", "", "", "REASON", "");
 		o->header = 1;
 	}
 	fmt_time(ev->ae_time_ns, t, sizeof(t));
@@ -167,12 +173,20 @@ print_row(struct out *o, const struct audit_event *ev)
 	if (ev->ae_last_ns != 0 || ev->ae_count > 1)
 		snprintf(cnt, sizeof(cnt), "[%llu events] ",
 		    (unsigned long long)(ev->ae_count > 1 ? ev->ae_count : 1));
+	req[0] = tail[0] = '\0';
+	if (ev->ae_kind == AUDIT_REQUEST)
+		snprintf(req, sizeof(req), "%s %s: ",
+		    safe(ev->ae_method, ev->ae_methodlen, meth, sizeof(meth)),
+		    safe(ev->ae_path, ev->ae_pathlen, path, sizeof(path)));
+	if (ev->ae_kind == AUDIT_CLOSE && ev->ae_intercepted)
+		snprintf(tail, sizeof(tail), " [intercepted, %llu requests]",
+		    (unsigned long long)ev->ae_requests);
 	printf(TABLE_FMT, t, safe_str(ev->ae_sandbox, sb, sizeof(sb)),
 	    audit_proto_name(ev->ae_proto), dst,
 	    safe(ev->ae_name, ev->ae_namelen, name, sizeof(name)),
 	    ev->ae_allowed ? "allowed" : "blocked",
-	    safe_str(ev->ae_rule, rule, sizeof(rule)), cnt,
-	    safe_str(ev->ae_reason, rs, sizeof(rs)));
+	    safe_str(ev->ae_rule, rule, sizeof(rule)), cnt, req,
+	    safe_str(ev->ae_reason, rs, sizeof(rs)), tail);
 }
 
 static int

@@ -106,9 +106,12 @@ struct trow {
 	uint64_t	 time, count, last, up, down, ms;
 	char		 sb[64], name[64], rule[64], reason[128], dst[64];
 	char		 src[64], qname[64], rcode[16];
+	char		 method[64], path[AUDIT_PATH_MAX + 64];
 	unsigned	 dport, sport, qtype;
 	int		 allowed, has_name, has_rule, has_reason, kind, proto;
-	int		 nsrc;
+	int		 nsrc, has_method, has_path, intercepted;
+	size_t		 pathlen;
+	uint64_t	 requests;
 };
 
 struct rows {
@@ -178,6 +181,15 @@ collect(void *arg, const struct audit_row *row)
 	cp(t->qname, sizeof(t->qname), ev->ae_qname);
 	cp(t->rcode, sizeof(t->rcode), ev->ae_rcode);
 	t->qtype = ev->ae_qtype;
+	if ((t->has_method = ev->ae_method != NULL))
+		snprintf(t->method, sizeof(t->method), "%.*s",
+		    (int)ev->ae_methodlen, ev->ae_method);
+	if ((t->has_path = ev->ae_path != NULL))
+		snprintf(t->path, sizeof(t->path), "%.*s",
+		    (int)ev->ae_pathlen, ev->ae_path);
+	t->pathlen = ev->ae_pathlen;
+	t->requests = ev->ae_requests;
+	t->intercepted = ev->ae_intercepted;
 	addr_str(&ev->ae_dst, t->dst, sizeof(t->dst), &t->dport);
 	addr_str(&ev->ae_src, t->src, sizeof(t->src), &t->sport);
 	t->nsrc = ev->ae_src.ss_family != AF_UNSPEC;
@@ -343,6 +355,120 @@ test_json(void)
 	T_CHECK(n == (int)strlen(buf), "needs %d, want %zu", n, strlen(buf));
 	T_CHECK(strlen(small) == sizeof(small) - 1 &&
 	    strncmp(small, buf, sizeof(small) - 1) == 0, "%s", small);
+}
+
+/* A denied request of sandbox `sb` to `host` (the proxy's shape). */
+static void
+req_init(struct audit_event *ev, const char *sb, const char *host,
+    const char *rule, const char *method, const char *path)
+{
+	ev_init(ev, sb, "203.0.113.80", 443);
+	ev->ae_kind = AUDIT_REQUEST;
+	ev->ae_name = host;
+	ev->ae_namelen = strlen(host);
+	ev->ae_name_source = AUDIT_NAME_SNI;
+	ev->ae_rule = rule;
+	ev->ae_reason = "denied by an endpoint rule";
+	ev->ae_method = method;
+	ev->ae_methodlen = method ? strlen(method) : 0;
+	ev->ae_path = path;
+	ev->ae_pathlen = path ? strlen(path) : 0;
+}
+
+static void
+test_json_request(void)
+{
+	static const char *const kreq[] = { "time_ns", "sandbox", "event",
+	    "proto", "src", "sport", "dst", "dport", "name", "name_source",
+	    "verdict", "rule", "reason", "method", "path", NULL };
+	static const char *const kreqsum[] = { "time_ns", "sandbox", "event",
+	    "proto", "src", "sport", "dst", "dport", "name", "name_source",
+	    "verdict", "rule", "reason", "method", "path", "count", "last_ns",
+	    NULL };
+	static const char *const kclose[] = { "time_ns", "sandbox", "event",
+	    "proto", "src", "sport", "dst", "dport", "name", "name_source",
+	    "verdict", "rule", "reason", "bytes_up", "bytes_down",
+	    "duration_ms", "requests", "intercepted", NULL };
+	struct audit_event	 ev;
+	char			 buf[8192], longp[3000];
+	json_t			*o;
+	const char		*v;
+
+	req_init(&ev, "sb-r", "api.example", "deny DELETE /v1/admin/*",
+	    "DELETE", "/v1/admin/\x01users");
+	ev.ae_time_ns = 1700000000000000001ULL;
+	if ((o = json_of(&ev, buf, sizeof(buf))) != NULL) {
+		keys_are(o, kreq);
+		T_STREQ(json_string_value(json_object_get(o, "event")),
+		    "request");
+		T_STREQ(json_string_value(json_object_get(o, "verdict")),
+		    "blocked");
+		T_STREQ(json_string_value(json_object_get(o, "method")),
+		    "DELETE");
+		T_STREQ(json_string_value(json_object_get(o, "path")),
+		    "/v1/admin/\x01users");
+		T_STREQ(json_string_value(json_object_get(o, "rule")),
+		    "deny DELETE /v1/admin/*");
+		T_STREQ(json_string_value(json_object_get(o, "name")),
+		    "api.example");
+		json_decref(o);
+	} else
+		T_CHECK(0, "not JSON: %s", buf);
+
+	/* the path capped at AUDIT_PATH_MAX, no method: null */
+	memset(longp, 'p', sizeof(longp));
+	longp[0] = '/';
+	ev.ae_path = longp;
+	ev.ae_pathlen = sizeof(longp);
+	ev.ae_method = NULL;
+	ev.ae_methodlen = 0;
+	ev.ae_count = 3;
+	ev.ae_last_ns = ev.ae_time_ns + 5;
+	if ((o = json_of(&ev, buf, sizeof(buf))) != NULL) {
+		keys_are(o, kreqsum);
+		v = json_string_value(json_object_get(o, "path"));
+		T_CHECK(v != NULL && strlen(v) == AUDIT_PATH_MAX &&
+		    strncmp(v, longp, AUDIT_PATH_MAX) == 0, "path of %zu",
+		    v ? strlen(v) : 0);
+		T_CHECK(json_is_null(json_object_get(o, "method")), "method");
+		T_CHECK(json_integer_value(json_object_get(o, "count")) == 3,
+		    "count");
+		json_decref(o);
+	}
+
+	/* the close of an intercepted connection; fields of requests on
+	   other kinds never show */
+	ev_init(&ev, "sb-r", "203.0.113.80", 443);
+	ev.ae_kind = AUDIT_CLOSE;
+	ev.ae_allowed = 1;
+	ev.ae_method = "GET";
+	ev.ae_methodlen = 3;
+	ev.ae_path = "/x";
+	ev.ae_pathlen = 2;
+	ev.ae_intercepted = 1;
+	ev.ae_requests = 42;
+	if ((o = json_of(&ev, buf, sizeof(buf))) != NULL) {
+		keys_are(o, kclose);
+		T_CHECK(json_integer_value(json_object_get(o, "requests")) ==
+		    42 && json_is_true(json_object_get(o, "intercepted")),
+		    "%s", buf);
+		json_decref(o);
+	}
+	/* not intercepted: neither key, even with a count of requests */
+	ev.ae_intercepted = 0;
+	if ((o = json_of(&ev, buf, sizeof(buf))) != NULL) {
+		T_CHECK(json_object_get(o, "requests") == NULL &&
+		    json_object_get(o, "intercepted") == NULL &&
+		    json_object_get(o, "method") == NULL, "%s", buf);
+		json_decref(o);
+	}
+	ev.ae_kind = AUDIT_CONNECT;
+	ev.ae_intercepted = 1;
+	if ((o = json_of(&ev, buf, sizeof(buf))) != NULL) {
+		T_CHECK(json_object_get(o, "requests") == NULL &&
+		    json_object_get(o, "path") == NULL, "%s", buf);
+		json_decref(o);
+	}
 }
 
 /* ---- durations ---- */
@@ -658,6 +784,380 @@ test_emitter_count(void)
 		rows_free(&rs);
 	}
 	audit_store_close();
+	db_remove(path);
+}
+
+/*
+ * Request events: every field back from the store, the path capped at
+ * AUDIT_PATH_MAX, the close of an intercepted connection with its count,
+ * and the verdict filter (blocked: denied).
+ */
+static void
+test_request_store(void)
+{
+	struct audit_event	 ev;
+	struct ir_err		 err;
+	struct rows		 rs;
+	const struct trow	*t;
+	char			 path[128], longp[AUDIT_PATH_MAX + 500];
+	uint64_t		 t0 = now_ns();
+
+	db_path(path, sizeof(path), "request.db");
+	if (audit_store_open(path, NULL, &err) == -1) {
+		T_CHECK(0, "%s", err.msg);
+		return;
+	}
+	req_init(&ev, "r", "api.example", "deny DELETE /v1/admin/*",
+	    "DELETE", "/v1/admin/users");
+	ev.ae_time_ns = t0;
+	sa6(&ev.ae_src, "2001:db8::2", 41000);
+	sa6(&ev.ae_dst, "2001:db8::80", 443);
+	audit_emit(&ev);
+	memset(longp, 'a', sizeof(longp));
+	longp[0] = '/';
+	req_init(&ev, "r", "api.example", "default", "PATCH", NULL);
+	ev.ae_path = longp;
+	ev.ae_pathlen = sizeof(longp);
+	ev.ae_time_ns = t0 + 1;
+	audit_emit(&ev);
+	/* a method longer than any real one is cut, not refused */
+	req_init(&ev, "r", "api.example", "ambiguous", "", "/a//b");
+	ev.ae_method = longp + 1;
+	ev.ae_methodlen = 100;
+	ev.ae_time_ns = t0 + 2;
+	audit_emit(&ev);
+	ev_init(&ev, "r", "203.0.113.80", 443);
+	ev.ae_kind = AUDIT_CLOSE;
+	ev.ae_allowed = 1;
+	ev.ae_rule = "api.example";
+	ev.ae_reason = "closed";
+	ev.ae_bytes_up = 300;
+	ev.ae_bytes_down = 9000;
+	ev.ae_duration_ms = 77;
+	ev.ae_intercepted = 1;
+	ev.ae_requests = 12;
+	ev.ae_time_ns = t0 + 3;
+	audit_emit(&ev);
+	ev.ae_intercepted = 0;
+	ev.ae_requests = 5;	/* ignored: not intercepted */
+	ev.ae_time_ns = t0 + 4;
+	audit_emit(&ev);
+	T_CHECK(audit_store_flush(&err) == 0, "%s", err.msg);
+
+	if (query(path, &all, &rs) == 0) {
+		T_CHECK(rs.n == 5, "%zu rows", rs.n);
+		if (rs.n == 5) {
+			t = &rs.r[0];
+			T_CHECK(t->kind == AUDIT_REQUEST && !t->allowed &&
+			    t->proto == AUDIT_TCP && t->count == 1 &&
+			    t->time == t0, "request row");
+			T_STREQ(t->sb, "r");
+			T_STREQ(t->name, "api.example");
+			T_STREQ(t->rule, "deny DELETE /v1/admin/*");
+			T_STREQ(t->reason, "denied by an endpoint rule");
+			T_STREQ(t->method, "DELETE");
+			T_STREQ(t->path, "/v1/admin/users");
+			T_STREQ(t->src, "2001:db8::2");
+			T_STREQ(t->dst, "2001:db8::80");
+			T_CHECK(t->sport == 41000 && t->dport == 443,
+			    "ports %u %u", t->sport, t->dport);
+			T_CHECK(!t->intercepted && t->requests == 0,
+			    "close fields on a request");
+			t = &rs.r[1];
+			T_CHECK(t->pathlen == AUDIT_PATH_MAX &&
+			    strncmp(t->path, longp, AUDIT_PATH_MAX) == 0,
+			    "path of %zu", t->pathlen);
+			T_STREQ(t->rule, "default");
+			t = &rs.r[2];
+			T_CHECK(strlen(t->method) == AQ_METHOD_MAX &&
+			    strncmp(t->method, longp + 1, AQ_METHOD_MAX) == 0,
+			    "method %s", t->method);
+			T_STREQ(t->path, "/a//b");
+			t = &rs.r[3];
+			T_CHECK(t->kind == AUDIT_CLOSE && t->intercepted &&
+			    t->requests == 12 && t->up == 300 &&
+			    t->down == 9000 && t->ms == 77 && !t->has_method &&
+			    !t->has_path, "intercepted close");
+			t = &rs.r[4];
+			T_CHECK(t->kind == AUDIT_CLOSE && !t->intercepted &&
+			    t->requests == 0, "plain close");
+		}
+		rows_free(&rs);
+	}
+	/* blocked: the denied requests only */
+	if (query(path, &(struct audit_filter){ "r", 0, 0, 0 }, &rs) == 0) {
+		T_CHECK(rs.n == 3 && rs.r[0].kind == AUDIT_REQUEST &&
+		    rs.r[2].kind == AUDIT_REQUEST, "%zu blocked", rs.n);
+		rows_free(&rs);
+	}
+	if (query(path, &(struct audit_filter){ "r", 0, 1, 0 }, &rs) == 0) {
+		T_CHECK(rs.n == 2 && rs.r[0].kind == AUDIT_CLOSE, "%zu allowed",
+		    rs.n);
+		rows_free(&rs);
+	}
+	audit_store_close();
+	db_remove(path);
+}
+
+static const struct trow *
+find_req(const struct rows *rs, const char *host, const char *rule,
+    int summary)
+{
+	for (size_t i = 0; i < rs->n; i++)
+		if (rs->r[i].kind == AUDIT_REQUEST &&
+		    strcmp(rs->r[i].name, host) == 0 &&
+		    strcmp(rs->r[i].rule, rule) == 0 &&
+		    (rs->r[i].last != 0) == summary)
+			return &rs->r[i];
+	return NULL;
+}
+
+/*
+ * A flood of denied requests with the queue full folds into summaries
+ * keyed by sandbox, host and rule, with exact counts and the first's
+ * method and path; past the summaries, coarse ones without host, method
+ * or path; past those, spares that still say "request".
+ */
+static void
+test_request_flood(void)
+{
+	struct audit_config	 cfg = { 0 };
+	struct audit_metrics	 m0, m1;
+	struct audit_event	 ev;
+	struct ir_err		 err;
+	struct rows		 rs;
+	const struct trow	*t;
+	char			 path[128], p[64], sb[32];
+	int			 i, rc, nspare;
+
+	db_path(path, sizeof(path), "reqflood.db");
+	cfg.ac_queue_max = 4;
+	cfg.ac_summary_max = 3;
+	rc = audit_store_open(path, &cfg, &err);
+	T_CHECK(rc == 0, "%s", err.msg);
+	if (rc != 0)
+		return;
+	audit_metrics_snapshot(&m0);
+	audit_store_pause(1);
+	for (i = 0; i < 4; i++) {
+		req_init(&ev, "f", "q.example", "default", "GET", "/q");
+		audit_emit(&ev);
+	}
+	/* 1000 to one host and rule, paths and source ports differing */
+	for (i = 0; i < 1000; i++) {
+		snprintf(p, sizeof(p), "/v1/admin/%d", i);
+		req_init(&ev, "f", "api.example", "deny * /v1/admin/*",
+		    i % 2 ? "DELETE" : "PUT", p);
+		sa4(&ev.ae_src, "100.64.0.2", 30000 + (unsigned)i);
+		audit_emit(&ev);
+	}
+	/* same host, another rule; another host, same rule */
+	for (i = 0; i < 300; i++) {
+		req_init(&ev, "f", "api.example", "default", "POST", "/x");
+		audit_emit(&ev);
+		req_init(&ev, "f", "b.example", "deny * /v1/admin/*", "GET",
+		    "/v1/admin/y");
+		audit_emit(&ev);
+	}
+	/* past summary_max: keyed by sandbox only */
+	for (i = 0; i < 50; i++) {
+		snprintf(p, sizeof(p), "h%d.example", i);
+		req_init(&ev, "f", p, "default", "GET", "/");
+		audit_emit(&ev);
+	}
+	/* past the coarse table: spares, still requests */
+	nspare = 20;
+	for (i = 0; i < AQ_COARSE_MAX + nspare; i++) {
+		snprintf(sb, sizeof(sb), "g%d", i);
+		req_init(&ev, sb, "c.example", "default", "GET", "/");
+		audit_emit(&ev);
+	}
+	audit_store_pause(0);
+	T_CHECK(audit_store_flush(&err) == 0, "%s", err.msg);
+	audit_metrics_snapshot(&m1);
+	T_CHECK(m1.am_aggregated - m0.am_aggregated ==
+	    1000 + 600 + 50 + AQ_COARSE_MAX + (uint64_t)nspare,
+	    "aggregated %llu",
+	    (unsigned long long)(m1.am_aggregated - m0.am_aggregated));
+	T_CHECK(m1.am_requests[0][0] - m0.am_requests[0][0] == 1300 &&
+	    m1.am_requests[0][1] - m0.am_requests[0][1] ==
+	    4 + 300 + 50 + AQ_COARSE_MAX + (uint64_t)nspare,
+	    "denied: rule %llu default %llu",
+	    (unsigned long long)(m1.am_requests[0][0] - m0.am_requests[0][0]),
+	    (unsigned long long)(m1.am_requests[0][1] - m0.am_requests[0][1]));
+	if (query(path, &all, &rs) == 0) {
+		T_CHECK(sum_counts(&rs) == 4 + 1000 + 600 + 50 +
+		    AQ_COARSE_MAX + (uint64_t)nspare, "%llu events",
+		    (unsigned long long)sum_counts(&rs));
+		t = find_req(&rs, "api.example", "deny * /v1/admin/*", 1);
+		T_CHECK(t != NULL && t->count == 1000, "summary of 1000");
+		if (t != NULL) {
+			T_STREQ(t->method, "PUT");
+			T_STREQ(t->path, "/v1/admin/0");
+			T_CHECK(t->sport == 0 && t->dport == 443 &&
+			    t->kind == AUDIT_REQUEST && !t->allowed,
+			    "sport %u dport %u", t->sport, t->dport);
+		}
+		t = find_req(&rs, "api.example", "default", 1);
+		T_CHECK(t != NULL && t->count == 300, "summary by rule");
+		if (t != NULL)
+			T_STREQ(t->method, "POST");
+		t = find_req(&rs, "b.example", "deny * /v1/admin/*", 1);
+		T_CHECK(t != NULL && t->count == 300, "summary by host");
+		t = NULL;
+		for (size_t k = 0; k < rs.n; k++)
+			if (rs.r[k].last != 0 && !rs.r[k].has_name &&
+			    strcmp(rs.r[k].sb, "f") == 0)
+				t = &rs.r[k];
+		T_CHECK(t != NULL && t->count == 50 && !t->has_method &&
+		    !t->has_path && !t->has_rule && t->kind == AUDIT_REQUEST,
+		    "coarse summary of 50");
+		t = find_coarse(&rs, "");
+		/* "f" took one coarse record: one more g in the spares */
+		T_CHECK(t != NULL && t->count == (uint64_t)nspare + 1 &&
+		    t->kind == AUDIT_REQUEST && !t->has_method,
+		    "spare summary of requests");
+		rows_free(&rs);
+	}
+	audit_store_close();
+	db_remove(path);
+}
+
+/* The CREATE statements of schema 1, as isorun wrote them before requests. */
+static const char schema_v1[] =
+    "PRAGMA auto_vacuum = INCREMENTAL;"
+    "PRAGMA journal_mode = WAL;"
+    "CREATE TABLE IF NOT EXISTS events ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " time_ns INTEGER NOT NULL,"
+    " sandbox TEXT NOT NULL,"
+    " event TEXT NOT NULL,"
+    " proto TEXT NOT NULL,"
+    " src TEXT, sport INTEGER,"
+    " dst TEXT, dport INTEGER,"
+    " name TEXT, name_source TEXT NOT NULL,"
+    " verdict TEXT NOT NULL,"
+    " rule TEXT, reason TEXT,"
+    " bytes_up INTEGER, bytes_down INTEGER, duration_ms INTEGER,"
+    " qname TEXT, qtype INTEGER, rcode TEXT,"
+    " count INTEGER NOT NULL DEFAULT 1,"
+    " last_ns INTEGER);"
+    "CREATE INDEX IF NOT EXISTS events_time ON events (time_ns);"
+    "CREATE INDEX IF NOT EXISTS events_sandbox ON events (sandbox, time_ns);"
+    "PRAGMA user_version = 1;";
+
+static int
+sql_run(const char *path, const char *sql)
+{
+	sqlite3	*db;
+	int	 rc;
+
+	if (sqlite3_open(path, &db) != SQLITE_OK) {
+		sqlite3_close(db);
+		return -1;
+	}
+	rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		fprintf(stderr, "  %s\n", sqlite3_errmsg(db));
+	sqlite3_close(db);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
+/*
+ * A database of schema 1 reads as it is (new fields NULL), is migrated
+ * by the writer in place keeping its rows, and then takes requests; a
+ * newer schema is refused by both.
+ */
+static void
+test_migration(void)
+{
+	struct audit_event	 ev;
+	struct ir_err		 err;
+	struct rows		 rs;
+	struct audit_db		*d;
+	char			 path[128], sql[4096];
+	uint64_t		 t0 = now_ns() - 60000000000ULL;
+	int			 rc;
+
+	db_path(path, sizeof(path), "v1.db");
+	snprintf(sql, sizeof(sql), "%s"
+	    "INSERT INTO events (time_ns, sandbox, event, proto, src, sport,"
+	    " dst, dport, name, name_source, verdict, rule, reason)"
+	    " VALUES (%llu, 'old', 'connect', 'tcp', '100.64.0.2', 40000,"
+	    " '203.0.113.5', 443, 'old.example', 'sni', 'blocked', 'default',"
+	    " 'no rule allows it');"
+	    "INSERT INTO events (time_ns, sandbox, event, proto, dst, dport,"
+	    " name_source, verdict, rule, bytes_up, bytes_down, duration_ms,"
+	    " count, last_ns) VALUES (%llu, 'old', 'close', 'tcp',"
+	    " '203.0.113.6', 80, 'none', 'allowed', '203.0.113.6', 1, 2, 3,"
+	    " 4, %llu);", schema_v1, (unsigned long long)t0,
+	    (unsigned long long)t0 + 1, (unsigned long long)t0 + 9);
+	T_CHECK(sql_run(path, sql) == 0, "schema 1");
+
+	/* read before any writer migrated it */
+	if (query(path, &all, &rs) == 0) {
+		T_CHECK(rs.n == 2 && rs.r[0].kind == AUDIT_CONNECT &&
+		    !rs.r[0].has_method && !rs.r[1].intercepted &&
+		    rs.r[1].count == 4 && rs.r[1].up == 1, "%zu rows", rs.n);
+		rows_free(&rs);
+	} else
+		T_CHECK(0, "schema 1 unreadable");
+
+	rc = audit_store_open(path, NULL, &err);
+	T_CHECK(rc == 0, "%s", err.msg);
+	if (rc != 0)
+		return;
+	req_init(&ev, "new", "api.example", "deny DELETE /v1/admin/*",
+	    "DELETE", "/v1/admin/u");
+	audit_emit(&ev);
+	ev_init(&ev, "new", "203.0.113.80", 443);
+	ev.ae_kind = AUDIT_CLOSE;
+	ev.ae_allowed = 1;
+	ev.ae_intercepted = 1;
+	ev.ae_requests = 3;
+	audit_emit(&ev);
+	T_CHECK(audit_store_flush(&err) == 0, "%s", err.msg);
+	if (query(path, &all, &rs) == 0) {
+		T_CHECK(rs.n == 4, "%zu rows", rs.n);
+		if (rs.n == 4) {
+			T_CHECK(rs.r[0].id == 1 && rs.r[0].time == t0 &&
+			    rs.r[0].sport == 40000 && !rs.r[0].has_method &&
+			    !rs.r[0].has_path, "old row 1");
+			T_STREQ(rs.r[0].name, "old.example");
+			T_STREQ(rs.r[0].reason, "no rule allows it");
+			T_CHECK(rs.r[1].kind == AUDIT_CLOSE &&
+			    rs.r[1].count == 4 && rs.r[1].last == t0 + 9 &&
+			    rs.r[1].ms == 3 && !rs.r[1].intercepted,
+			    "old row 2");
+			T_CHECK(rs.r[2].kind == AUDIT_REQUEST &&
+			    rs.r[2].id == 3, "new request id %lld",
+			    (long long)rs.r[2].id);
+			T_STREQ(rs.r[2].method, "DELETE");
+			T_STREQ(rs.r[2].path, "/v1/admin/u");
+			T_CHECK(rs.r[3].intercepted && rs.r[3].requests == 3,
+			    "new close");
+		}
+		rows_free(&rs);
+	}
+	audit_store_close();
+	/* opens again as it is now */
+	rc = audit_store_open(path, NULL, &err);
+	T_CHECK(rc == 0, "reopen: %s", err.msg);
+	if (rc == 0)
+		audit_store_close();
+	db_remove(path);
+
+	/* a newer schema: refused, and left as it is */
+	db_path(path, sizeof(path), "v3.db");
+	T_CHECK(sql_run(path, "CREATE TABLE events (id INTEGER);"
+	    "PRAGMA user_version = 3;") == 0, "schema 3");
+	T_CHECK(audit_store_open(path, NULL, &err) == -1 &&
+	    strstr(err.msg, "schema 3 is newer") != NULL, "store: %s",
+	    err.msg);
+	d = audit_db_open(path, &err);
+	T_CHECK(d == NULL && strstr(err.msg, "schema 3 is newer") != NULL,
+	    "reader: %s", err.msg);
+	audit_db_close(d);
 	db_remove(path);
 }
 
@@ -1389,6 +1889,8 @@ test_metrics_render(void)
 	m.am_conn[AUDIT_UDP][1][AUDIT_REASON_RULE] = 2;
 	m.am_dns[0][3] = 5;		/* blocked NXDOMAIN */
 	m.am_dns[1][AUDIT_NRCODES - 1] = 1;
+	m.am_requests[0][2] = 6;	/* denied ambiguous */
+	m.am_requests[1][0] = 11;	/* allowed rule */
 	m.am_bytes_up = 1000;
 	m.am_bytes_down = 1ULL << 40;
 	m.am_aggregated = 99;
@@ -1411,6 +1913,14 @@ test_metrics_render(void)
 	    "\"NXDOMAIN\"}", 5);
 	prom_is(buf, "isorun_dns_queries_total{verdict=\"allowed\",rcode="
 	    "\"other\"}", 1);
+	prom_is(buf, "isorun_requests_total{verdict=\"denied\",reason="
+	    "\"ambiguous\"}", 6);
+	prom_is(buf, "isorun_requests_total{verdict=\"allowed\",reason="
+	    "\"rule\"}", 11);
+	prom_is(buf, "isorun_requests_total{verdict=\"denied\",reason="
+	    "\"default\"}", 0);
+	prom_is(buf, "isorun_requests_total{verdict=\"allowed\",reason="
+	    "\"ambiguous\"}", 0);
 	prom_is(buf, "isorun_bytes_total{direction=\"down\"}",
 	    (double)(1ULL << 40));
 	prom_is(buf, "isorun_active_connections", 12);
@@ -1483,10 +1993,43 @@ test_metrics_count(void)
 	ev.ae_allowed = 1;
 	ev.ae_rcode = "BADVERS";
 	audit_emit(&ev);
+	req_init(&ev, "m", "api.example", "deny * /admin/*", "GET", "/admin");
+	audit_emit(&ev);			/* denied rule */
+	ev.ae_rule = "default";
+	ev.ae_count = 4;
+	audit_emit(&ev);			/* denied default, 4 */
+	ev.ae_rule = "ambiguous";
+	ev.ae_count = 0;
+	audit_emit(&ev);			/* denied ambiguous */
+	ev.ae_allowed = 1;
+	ev.ae_rule = "allow GET /*";
+	audit_emit(&ev);			/* in the close's count */
+	ev_init(&ev, "m", "203.0.113.80", 443);
+	ev.ae_kind = AUDIT_CLOSE;
+	ev.ae_allowed = 1;
+	ev.ae_rule = "api.example";
+	ev.ae_requests = 5;
+	ev.ae_intercepted = 1;
+	audit_emit(&ev);			/* 5 allowed */
+	ev.ae_intercepted = 0;
+	ev.ae_requests = 9;
+	audit_emit(&ev);			/* not intercepted: none */
 	audit_observe_latency_ns(800);
 	audit_observe_latency_ns(3000000000ULL);
 	T_CHECK(audit_store_flush(&err) == 0, "%s", err.msg);
 	audit_metrics_snapshot(&m1);
+	T_CHECK(m1.am_closed[AUDIT_TCP] - m0.am_closed[AUDIT_TCP] == 2,
+	    "tcp closed");
+	for (int j = 0; j < 2; j++)
+		for (int k = 0; k < 3; k++) {
+			static const uint64_t want[2][3] = { { 1, 4, 1 },
+			    { 5, 0, 0 } };
+
+			T_CHECK(m1.am_requests[j][k] - m0.am_requests[j][k] ==
+			    want[j][k], "requests[%d][%d] %llu", j, k,
+			    (unsigned long long)(m1.am_requests[j][k] -
+			    m0.am_requests[j][k]));
+		}
 	T_CHECK(m1.am_conn[AUDIT_TCP][0][AUDIT_REASON_DEFAULT] -
 	    m0.am_conn[AUDIT_TCP][0][AUDIT_REASON_DEFAULT] == 1, "default");
 	T_CHECK(m1.am_conn[AUDIT_TCP][0][AUDIT_REASON_GUARD] -
@@ -1500,8 +2043,8 @@ test_metrics_count(void)
 	T_CHECK(m1.am_dns[0][3] - m0.am_dns[0][3] == 1, "NXDOMAIN");
 	T_CHECK(m1.am_dns[1][AUDIT_NRCODES - 1] -
 	    m0.am_dns[1][AUDIT_NRCODES - 1] == 1, "other rcode");
-	T_CHECK(m1.am_events - m0.am_events == 6, "events");
-	T_CHECK(m1.am_written - m0.am_written == 6, "written %llu",
+	T_CHECK(m1.am_events - m0.am_events == 6 + 3 + 4 + 2, "events");
+	T_CHECK(m1.am_written - m0.am_written == 12, "written %llu",
 	    (unsigned long long)(m1.am_written - m0.am_written));
 	T_CHECK(m1.am_lat[0] - m0.am_lat[0] == 1 &&
 	    m1.am_lat[AUDIT_LAT_NBUCKETS - 1] -
@@ -1523,11 +2066,19 @@ main(void)
 		return 1;
 	}
 	T_RUN(test_json(), "json: keys in order, escaping, truncation");
+	T_RUN(test_json_request(), "json: requests, intercepted closes, the "
+	    "path capped");
 	for (i = 0; i < sizeof(durations) / sizeof(durations[0]); i++)
 		T_RUN(test_duration(i), "duration '%s'", durations[i].in);
 	T_RUN(test_overflow(), "queue full: summaries with exact counts");
 	T_RUN(test_emitter_count(), "an emitter's count: row, summaries, JSON, "
 	    "metrics");
+	T_RUN(test_request_store(), "requests: every field stored and read "
+	    "back, path capped, verdict filter");
+	T_RUN(test_request_flood(), "requests: a flood folds into exact "
+	    "summaries by sandbox, host and rule");
+	T_RUN(test_migration(), "schema 1 database: read, migrated, rows "
+	    "kept, new rows taken; newer refused");
 	T_RUN(test_write_fails(), "a failed write keeps every event until it "
 	    "can write");
 	T_RUN(test_close_racing(), "close while emitting: nothing lost");
