@@ -10,11 +10,13 @@
  *
  * The JSON form (audit_format_json) has these keys, always in this order:
  *   time_ns, sandbox, event, proto, src, sport, dst, dport, name,
- *   name_source, verdict, rule, reason  and, for "close" events,
- *   bytes_up, bytes_down, duration_ms;  for "dns" events, qname, qtype,
- *   rcode;  count when ae_count > 1 or ae_last_ns != 0, and last_ns
- *   when ae_last_ns != 0 (summaries).
- * `rule` is the deciding rule's text, "default" or "guard".
+ *   name_source, verdict, rule, reason  and, for "request" events,
+ *   method, path;  for "close" events, bytes_up, bytes_down,
+ *   duration_ms, and requests, intercepted (true) when ae_intercepted;
+ *   for "dns" events, qname, qtype, rcode;  count when ae_count > 1 or
+ *   ae_last_ns != 0, and last_ns when ae_last_ns != 0 (summaries).
+ * `rule` is the deciding rule's text, "default" or "guard" ("ambiguous"
+ * for requests); a denied request's verdict is "blocked".
  *
  * docs/audit.md describes the schema, the durability and the aggregation of
  * floods.
