@@ -24,19 +24,24 @@
  *     (one space each, method a token of at most PEEK_METHOD_MAX bytes,
  *     target of visible ASCII only);
  *   - Transfer-Encoding in an HTTP/1.0 request, Transfer-Encoding other
- *     than exactly "chunked" (any case, optional surrounding whitespace;
- *     "gzip, chunked", "chunked, chunked", "identity" are BAD), given
- *     twice, or given together with Content-Length;
+ *     than exactly "chunked" (any case, after optional spaces; "chunked "
+ *     with a trailing blank, a tab before it, "gzip, chunked", "chunked,
+ *     chunked", "identity" are BAD), given twice, or given together with
+ *     Content-Length;
  *   - Content-Length not 1 to 19 decimal digits, given more than once
  *     (even with the same value), or over H1_BODY_MAX_DECL;
+ *   - Host given more than once (RFC 9112 3.2: the proxy checks the
+ *     first, a server could use another);
  *   - a head over H1_HEAD_MAX bytes or with more than H1_FIELDS_MAX
  *     fields (decided as soon as the cap is passed, before the head ends).
  * A response head is checked the same way (status line exactly
  * HTTP/1.x SP 3DIGIT SP reason, the reason possibly empty; also
  * "HTTP/1.1 200" + CRLF with no reason and no space), except that
- * Transfer-Encoding whose last coding is not "chunked" makes the body
- * close-delimited (RFC 9112 6.3, rule 4 for responses), and that
- * Transfer-Encoding with Content-Length is BAD there too.
+ * Transfer-Encoding is a comma list of codings (tokens, "chunked" at most
+ * once) whose last coding, if not "chunked", makes the body
+ * close-delimited (RFC 9112 6.3, rule 4 for responses), that
+ * Transfer-Encoding with Content-Length is BAD there too, and that Host
+ * is not looked at.
  */
 #ifndef ISORUN_HTTP1_H
 #define ISORUN_HTTP1_H
@@ -86,7 +91,8 @@ struct h1_head {
 						   message: "Connection: close"
 						   (any token of a comma list,
 						   any case), or HTTP/1.0
-						   without "keep-alive" */
+						   without "keep-alive", or
+						   H1_BODY_CLOSE */
 	int		 hd_upgrade;		/* an Upgrade field and
 						   "upgrade" among Connection's
 						   tokens (requests); status
@@ -132,8 +138,10 @@ const uint8_t	*h1_field_get(const struct h1_head *, const uint8_t *buf,
  * optional ";ext" of visible ASCII and whitespace, CRLF), chunk data each
  * followed by exactly CRLF, a last chunk of size 0, then trailer fields
  * (each a "name: value" line with the head's rules) and an empty line.
- * Bare LF, a size with no digit, more than 15 digits, a chunk-size or
- * trailer line over H1_CHUNK_LINE_MAX, or data not followed by CRLF: BAD.
+ * Bare LF, a size with no digit, more than 15 digits (leading zeros
+ * count), anything but ';' or CRLF right after the digits, a chunk-size or
+ * trailer line over H1_CHUNK_LINE_MAX bytes (CRLF not counted), or data
+ * not followed by CRLF: BAD.
  *
  * Unlike the head parsers, this one is fed consecutive pieces, not the
  * whole body: the proxy passes each piece on as it comes and keeps none.
@@ -155,7 +163,7 @@ void		h1_chunked_init(struct h1_chunked *);
  * Reads buf[0..len), the next bytes of the body. *used gets how many of
  * them belong to the body: all of them with PEEK_MORE; up to and including
  * the last CRLF of the trailer section with PEEK_DONE (what follows is the
- * next message); undefined with PEEK_BAD.
+ * next message), 0 when called again after that; undefined with PEEK_BAD.
  */
 enum peek_rc	h1_chunked_feed(struct h1_chunked *, const uint8_t *buf,
 		    size_t len, size_t *used);
