@@ -63,6 +63,7 @@ enum { TL_FIRST, TL_PEEK, TL_CONNECT, TL_IDLE, TL_DRAIN, TL_N };
 struct flow;
 LIST_HEAD(flowlist, flow);
 struct icmp_relay;
+struct px_ratelimit;
 
 struct loop {
 	struct proxy	*lp_px;
@@ -100,6 +101,7 @@ struct proxy {
 						   "out of descriptors" line */
 	unsigned		 px_gen;	/* atomic: sandbox changes */
 	struct proxy_stats	 px_stats;	/* atomic counters */
+	struct px_ratelimit	*px_rl;		/* ratelimit.c */
 	int			 px_icmp[2];	/* raw ICMP, ICMPv6 sockets in
 						   the gateway, for sending */
 	/* interception (proxy_intercept_setup; NULL: off) */
@@ -113,6 +115,8 @@ enum conn_state {
 	CS_PEEK,	/* reading the client's first bytes for a name */
 	CS_CONNECT,	/* permitted; upstream connect in progress */
 	CS_RELAY,	/* flushing peeked bytes, then splicing both ways */
+	CS_MITM,	/* permitted and intercepted (intercept.c): TLS ends
+			   here on both sides, each request is checked */
 	CS_DRAIN,	/* blocked after a peek: the alert or the 403 was
 			   sent and our side shut; reading until the client
 			   closes so that it gets them before any reset */
@@ -154,6 +158,9 @@ struct conn {
 	uint16_t		 c_namelen;
 	enum audit_name_source	 c_namesrc;
 	int			 c_held;	/* ph_hold done */
+	struct endpoints	*c_eps;		/* the sandbox's endpoint rules
+						   at accept (a reference) */
+	struct mitm		*c_mitm;	/* CS_MITM */
 	/* timers */
 	struct tlist		*c_tl;
 	uint64_t		 c_deadline;
@@ -203,6 +210,9 @@ void		 px_prohibit(struct proxy *, unsigned slot, int family,
 		    const uint8_t *to, const uint8_t *orig, size_t origlen);
 
 /* tcp.c */
+void	tcp_conn_free(struct loop *, struct conn *, int rst, const char *why);
+/* Opens the upstream socket to c_up, connecting; -1: `c` was freed. */
+int	tcp_upstream_open(struct loop *, struct conn *);
 void	tcp_accept(struct loop *);
 void	tcp_accept_resume(struct loop *);
 void	tcp_event(struct loop *, struct conn *, int side, uint32_t events);
@@ -212,6 +222,19 @@ void	tcp_reap(struct loop *);
 void	tcp_pipes_free(struct loop *);
 /* Sandbox `slot` changed: re-decide or close its connections. */
 void	tcp_sandbox_changed(struct loop *);
+
+/* intercept.c */
+struct mitm;
+/*
+ * Intercepts `c` (decided, permitted, peeked a ClientHello with SNI naming
+ * `h`'s host): takes over the peeked bytes, opens the upstream connection
+ * and moves `c` to CS_MITM. Takes the reference c_eps holds.
+ */
+void	mitm_start(struct loop *, struct conn *, const struct ep_host *h);
+void	mitm_event(struct loop *, struct conn *, int side, uint32_t events);
+void	mitm_timeout(struct loop *, struct conn *);
+void	mitm_free(struct mitm *);
+uint64_t mitm_requests(const struct mitm *);
 
 /* udp.c */
 void	udp_recv(struct loop *);

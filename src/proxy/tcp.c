@@ -55,6 +55,10 @@ conn_audit(struct conn *c, enum audit_kind kind, int allowed,
 		ev.ae_bytes_up = c->c_bytes[0];
 		ev.ae_bytes_down = c->c_bytes[1];
 		ev.ae_duration_ms = c->c_lp->lp_now - c->c_start;
+		if (c->c_mitm != NULL) {
+			ev.ae_intercepted = 1;
+			ev.ae_requests = mitm_requests(c->c_mitm);
+		}
 	}
 	audit_emit(&ev);
 }
@@ -136,8 +140,15 @@ conn_free(struct loop *lp, struct conn *c, int rst, const char *why)
 
 	if (c->c_state == CS_DEAD)
 		return;
-	if (c->c_state == CS_RELAY || c->c_state == CS_CONNECT)
+	if (c->c_state == CS_RELAY || c->c_state == CS_CONNECT ||
+	    c->c_state == CS_MITM)
 		conn_audit(c, AUDIT_CLOSE, 1, NULL, why);
+	if (c->c_mitm != NULL) {
+		mitm_free(c->c_mitm);
+		c->c_mitm = NULL;
+	}
+	endpoints_free(c->c_eps);
+	c->c_eps = NULL;
 	for (int i = 0; i < 2; i++) {
 		/* A pipe with bytes in it is closed; an empty one reused. */
 		if (c->c_pipe[i][0] != -1 && c->c_inpipe[i] == 0)
@@ -166,6 +177,12 @@ conn_free(struct loop *lp, struct conn *c, int rst, const char *why)
 	c->c_buf = NULL;
 	c->c_state = CS_DEAD;
 	TAILQ_INSERT_TAIL(&lp->lp_dead, c, c_all);
+}
+
+void
+tcp_conn_free(struct loop *lp, struct conn *c, int rst, const char *why)
+{
+	conn_free(lp, c, rst, why);
 }
 
 void
@@ -302,8 +319,8 @@ conn_relay(struct loop *lp, struct conn *c)
 	conn_pump(lp, c);
 }
 
-static void
-conn_connect(struct loop *lp, struct conn *c)
+int
+tcp_upstream_open(struct loop *lp, struct conn *c)
 {
 	struct sockaddr_storage	 dst;
 	socklen_t		 len;
@@ -312,8 +329,6 @@ conn_connect(struct loop *lp, struct conn *c)
 	px_sa_unmap(&c->c_up, &dst);
 	len = dst.ss_family == AF_INET ? sizeof(struct sockaddr_in) :
 	    sizeof(struct sockaddr_in6);
-	/* From here on conn_free() audits the end of a permitted one. */
-	c->c_state = CS_CONNECT;
 	fd = socket(dst.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0);
 	if (fd == -1) {
@@ -324,21 +339,30 @@ conn_connect(struct loop *lp, struct conn *c)
 		snprintf(why, sizeof(why), "upstream socket: %s",
 		    strerror(errno));
 		conn_free(lp, c, 1, why);
-		return;
+		return -1;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 	c->c_fd[1] = fd;
 	if (connect(fd, (struct sockaddr *)&dst, len) == -1 &&
 	    errno != EINPROGRESS) {
 		conn_free(lp, c, 1, strerror(errno));
-		return;
+		return -1;
 	}
 	if (conn_register(lp, c, 1) == -1 ||
 	    (c->c_ev[0].ptr == NULL && conn_register(lp, c, 0) == -1)) {
 		conn_free(lp, c, 1, "epoll: out of resources");
-		return;
+		return -1;
 	}
 	px_timer_set(lp, c, TL_CONNECT);
+	return 0;
+}
+
+static void
+conn_connect(struct loop *lp, struct conn *c)
+{
+	/* From here on conn_free() audits the end of a permitted one. */
+	c->c_state = CS_CONNECT;
+	(void)tcp_upstream_open(lp, c);
 }
 
 static void
@@ -531,16 +555,85 @@ conn_eval(struct loop *lp, struct conn *c, const struct policy *pol,
 	return 0;
 }
 
+/*
+ * A permitted connection of a sandbox with endpoint rules: 1 and *hp when
+ * it is to be intercepted (TLS, SNI naming an endpoint host, its port), 0
+ * when no endpoint host is concerned, -1 with a reason when it must be
+ * blocked: any other way to an endpoint host (plain HTTP, another port, no
+ * SNI, a raw connection to one of its addresses) would dodge its rules.
+ */
+static int
+conn_endpoint(struct loop *lp, struct conn *c, const struct ep_host **hp,
+    char *reason, size_t rlen)
+{
+	const struct proxy_hooks *h = &lp->lp_px->px_hooks;
+	struct pol_name		 names[PROXY_NAMES_MAX];
+	char			 nbuf[PROXY_NAMES_MAX * 256];
+	struct sockaddr_storage	 dst;
+	uint16_t		 port = ntohs(c->c_dst.sin6_port);
+	size_t			 n = 0, i;
+
+	if (c->c_namelen > 0 && c->c_namesrc != AUDIT_NAME_DNS) {
+		if (!endpoints_has_name(c->c_eps, c->c_name, c->c_namelen))
+			return 0;
+		if (c->c_kind == PEEK_TLS && c->c_namesrc == AUDIT_NAME_SNI &&
+		    (*hp = endpoints_lookup(c->c_eps, c->c_name, c->c_namelen,
+		    port)) != NULL) {
+			/* Credentials go only to an address the runner
+			   resolved for the name, whatever rule permitted. */
+			px_sa_unmap(&c->c_up, &dst);
+			if (h->ph_maps == NULL || h->ph_maps(h->ph_arg,
+			    c->c_slot, c->c_name, c->c_namelen,
+			    (struct sockaddr *)&dst) || conn_pick_upstream(c, h,
+			    c->c_pol, lp->lp_px->px_guard))
+				return 1;
+			snprintf(reason, rlen, "%s has endpoint rules and the "
+			    "runner never resolved it for this sandbox",
+			    c->c_name);
+			return -1;
+		}
+		snprintf(reason, rlen, "%s has endpoint rules: only TLS with "
+		    "SNI %s to its endpoint port is allowed (this is %s to "
+		    "port %u), so that the runner checks every request",
+		    c->c_name, c->c_name, c->c_kind == PEEK_TLS ? "TLS" :
+		    "plain HTTP", port);
+		return -1;
+	}
+	/* No name of its own: every DNS name of the destination counts. */
+	if (h->ph_names != NULL) {
+		px_sa_unmap(&c->c_dst, &dst);
+		n = h->ph_names(h->ph_arg, c->c_slot, (struct sockaddr *)&dst,
+		    names, PROXY_NAMES_MAX, nbuf, sizeof(nbuf));
+	}
+	for (i = 0; i < n; i++)
+		if (endpoints_has_name(c->c_eps, names[i].s, names[i].len)) {
+			snprintf(reason, rlen, "the destination is an address "
+			    "of %.*s, which has endpoint rules: only TLS with "
+			    "SNI %.*s is allowed there", (int)names[i].len,
+			    names[i].s, (int)names[i].len, names[i].s);
+			return -1;
+		}
+	return 0;
+}
+
 /* Decides `c` now: connects it upstream, or refuses it. */
 static void
 conn_decide(struct loop *lp, struct conn *c, int peeked)
 {
-	struct proxy	*px = lp->lp_px;
-	const char	*rule;
-	char		 reason[REASON_MAX];
-	int		 ok;
+	struct proxy		*px = lp->lp_px;
+	const struct ep_host	*eph = NULL;
+	const char		*rule;
+	char			 reason[REASON_MAX];
+	int			 ok, mitm = 0;
 
 	ok = conn_eval(lp, c, c->c_pol, 1, &rule, reason, sizeof(reason));
+	if (ok && c->c_eps != NULL) {
+		mitm = conn_endpoint(lp, c, &eph, reason, sizeof(reason));
+		if (mitm == -1) {
+			ok = 0;
+			rule = "endpoint";
+		}
+	}
 	/* From accept to verdict; for a peek that includes the client's
 	 * own pace, which the histogram then shows. */
 	audit_observe_latency_ns(px_now_ns() - c->c_accept_ns);
@@ -562,7 +655,10 @@ conn_decide(struct loop *lp, struct conn *c, int peeked)
 		    (struct sockaddr *)&dst);
 		c->c_held = 1;
 	}
-	conn_connect(lp, c);
+	if (mitm == 1)
+		mitm_start(lp, c, eph);
+	else
+		conn_connect(lp, c);
 }
 
 /* Blocked by a malformed or ambiguous hello or head: no name we can trust. */
@@ -704,7 +800,6 @@ conn_drain(struct loop *lp, struct conn *c)
 void
 tcp_event(struct loop *lp, struct conn *c, int side, uint32_t events)
 {
-	(void)events;
 	switch (c->c_state) {
 	case CS_PEEK:
 		if (side == 0)
@@ -716,6 +811,9 @@ tcp_event(struct loop *lp, struct conn *c, int side, uint32_t events)
 		break;
 	case CS_RELAY:
 		conn_pump(lp, c);
+		break;
+	case CS_MITM:
+		mitm_event(lp, c, side, events);
 		break;
 	case CS_DRAIN:
 		if (side == 0)
@@ -753,6 +851,9 @@ tcp_timeout(struct loop *lp, struct conn *c)
 		snprintf(why, sizeof(why), "idle for %u ms",
 		    lp->lp_timers[TL_IDLE].tl_ms);
 		conn_free(lp, c, 1, why);
+		return;
+	case CS_MITM:
+		mitm_timeout(lp, c);
 		return;
 	case CS_DRAIN:
 		conn_free(lp, c, 1, NULL);
@@ -856,9 +957,16 @@ conn_new(struct loop *lp, int fd, const struct sockaddr_in6 *src)
 	TAILQ_INSERT_TAIL(&lp->lp_conns, c, c_all);
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 
+	if ((c->c_eps = px_sandbox_eps(px, (unsigned)slot)) != NULL &&
+	    endpoints_count(c->c_eps) == 0) {
+		endpoints_free(c->c_eps);
+		c->c_eps = NULL;
+	}
 	px_addr_target(&dst, &t);
 	policy_eval(pol, px->px_guard, &t, &d);
-	if (!d.name_matters) {
+	/* With endpoint rules the name always matters: it may call for
+	   interception even where the policy permits every name. */
+	if (!d.name_matters && c->c_eps == NULL) {
 		conn_decide(lp, c, 0);
 		return;
 	}
@@ -998,7 +1106,8 @@ tcp_sandbox_changed(struct loop *lp)
 		policy_free(c->c_pol);
 		c->c_pol = pol;
 		c->c_gen = gen;
-		if (c->c_state != CS_RELAY && c->c_state != CS_CONNECT)
+		if (c->c_state != CS_RELAY && c->c_state != CS_CONNECT &&
+		    c->c_state != CS_MITM)
 			continue;
 		if (conn_eval(lp, c, pol, 1, &rule, reason, sizeof(reason)))
 			continue;

@@ -2,7 +2,7 @@
  * pxtool - test driver for src/proxy (tests/net/proxy_*.sh, bench/proxy).
  *
  *   pxtool run NAME [-t THREADS] [-f FIRST_BYTE_MS] [-p PEEK_MS]
- *          [-m MAX_CONNS] [-i IDLE_MS]
+ *          [-m MAX_CONNS] [-i IDLE_MS] [-E STATE_DIR [-U UPSTREAM_CA]]
  *
  * Plays the runner: stays in the caller's network namespace (the test's
  * "host"), creates the gateway NAME and the proxy, and reads commands on
@@ -13,7 +13,16 @@
  *   del ID                             -> "deleted ID"
  *   dns ID ADDR NAME...                -> "dns ID"        (see below)
  *   stats                              -> "stats accepted=.. permitted=.. ..."
+ *   ep ID HOST[:PORT] [default=allow|deny] [rule=METHOD,PATH,ACTION]...
+ *      [cred=HEADER=TEMPLATE]...       -> "ep ID"  (the sandbox's one
+ *                                         endpoint entry; %20 in a
+ *                                         template is a space)
+ *   secret NAME VALUE                  -> "secret NAME"
  *   quit
+ *
+ * -E turns on the interception of endpoint hosts: the CA is STATE_DIR/ca,
+ * the secrets STATE_DIR/secrets; upstream servers are verified against the
+ * host's store plus UPSTREAM_CA.
  *
  * Errors answer "error MESSAGE". Audit events go to stderr as JSON lines.
  *
@@ -33,10 +42,13 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "endpoint/endpoint.h"
 #include "gateway/gateway.h"
 #include "policy/policy.h"
 #include "proxy/proxy.h"
 #include "runner/guard.h"
+#include "secrets/secrets.h"
+#include "tlsca/tlsca.h"
 
 #define MAX_SB		64
 #define MAX_DNS		256
@@ -45,6 +57,7 @@ struct sbx {
 	char			 id[32];
 	struct gw_sandbox	*sb;
 	unsigned		 slot;
+	struct policy		*pol;
 };
 
 struct dnsent {
@@ -54,6 +67,7 @@ struct dnsent {
 };
 
 static struct sbx	 sbs[MAX_SB];
+static struct secrets	*secs;
 static struct dnsent	 dns[MAX_DNS];
 static unsigned		 ndns;
 static pthread_mutex_t	 dns_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -164,6 +178,73 @@ parse_policy(char **words, int n, struct ir_err *err)
 	return policy_compile(allow, na, deny, nd, err);
 }
 
+/* "%20" to " ", in place. */
+static void
+unescape(char *t)
+{
+	char	*o = t;
+
+	for (; *t != '\0'; t++) {
+		if (strncmp(t, "%20", 3) == 0) {
+			*o++ = ' ';
+			t += 2;
+		} else
+			*o++ = *t;
+	}
+	*o = '\0';
+}
+
+static void
+cmd_ep(struct proxy *px, struct sbx *s, char **w, int n)
+{
+	struct ep_rule_spec	 rules[32];
+	struct ep_cred_spec	 creds[8];
+	struct ep_host_spec	 hs;
+	struct endpoints	*eps;
+	struct ir_err		 err;
+	char			*save, *eq;
+
+	memset(&hs, 0, sizeof(hs));
+	hs.ehs_host = w[0];
+	hs.ehs_rules = rules;
+	hs.ehs_creds = creds;
+	for (int i = 1; i < n; i++) {
+		if (strncmp(w[i], "default=", 8) == 0)
+			hs.ehs_default = w[i] + 8;
+		else if (strncmp(w[i], "rule=", 5) == 0 && hs.ehs_nrules < 32) {
+			rules[hs.ehs_nrules].ers_method = strtok_r(w[i] + 5,
+			    ",", &save);
+			rules[hs.ehs_nrules].ers_path = strtok_r(NULL, ",",
+			    &save);
+			rules[hs.ehs_nrules].ers_action = strtok_r(NULL, ",",
+			    &save);
+			if (rules[hs.ehs_nrules].ers_action == NULL) {
+				printf("error rule=METHOD,PATH,ACTION\n");
+				return;
+			}
+			hs.ehs_nrules++;
+		} else if (strncmp(w[i], "cred=", 5) == 0 &&
+		    (eq = strchr(w[i] + 5, '=')) != NULL && hs.ehs_ncreds < 8) {
+			*eq = '\0';
+			unescape(eq + 1);
+			creds[hs.ehs_ncreds].ecs_header = w[i] + 5;
+			creds[hs.ehs_ncreds].ecs_value = eq + 1;
+			hs.ehs_ncreds++;
+		} else {
+			printf("error '%s': want default=, rule= or cred=\n",
+			    w[i]);
+			return;
+		}
+	}
+	if ((eps = endpoints_compile(&hs, 1, &err)) == NULL ||
+	    endpoints_check_policy(eps, s->pol, &err) == -1 ||
+	    proxy_sandbox_set(px, s->slot, s->id, s->pol, eps, &err) == -1)
+		printf("error %s\n", err.msg);
+	else
+		printf("ep %s\n", s->id);
+	endpoints_free(eps);
+}
+
 static void
 command(struct gateway *gw, struct proxy *px, char *line)
 {
@@ -211,7 +292,7 @@ command(struct gateway *gw, struct proxy *px, char *line)
 			    s->slot, si.si_netns, inet_ntop(AF_INET,
 			    &si.si_addr4, a4, sizeof(a4)), inet_ntop(AF_INET6,
 			    &si.si_addr6, a6, sizeof(a6)));
-		policy_free(pol);
+		s->pol = pol;
 	} else if (strcmp(w[0], "set") == 0 && n >= 2) {
 		if ((s = sbx_find(w[1])) == NULL) {
 			printf("error no sandbox %s\n", w[1]);
@@ -225,13 +306,16 @@ command(struct gateway *gw, struct proxy *px, char *line)
 			printf("error %s\n", err.msg);
 		else
 			printf("set %s\n", s->id);
-		policy_free(pol);
+		policy_free(s->pol);
+		s->pol = pol;
 	} else if (strcmp(w[0], "del") == 0 && n == 2) {
 		if ((s = sbx_find(w[1])) == NULL) {
 			printf("error no sandbox %s\n", w[1]);
 			return;
 		}
 		proxy_sandbox_clear(px, s->slot);
+		policy_free(s->pol);
+		s->pol = NULL;
 		if (gateway_sandbox_remove(gw, s->sb, &err) == -1)
 			printf("error %s\n", err.msg);
 		else
@@ -265,6 +349,18 @@ command(struct gateway *gw, struct proxy *px, char *line)
 		}
 		pthread_mutex_unlock(&dns_lock);
 		printf("dns %s\n", s->id);
+	} else if (strcmp(w[0], "ep") == 0 && n >= 3) {
+		if ((s = sbx_find(w[1])) == NULL) {
+			printf("error no sandbox %s\n", w[1]);
+			return;
+		}
+		cmd_ep(px, s, w + 2, n - 2);
+	} else if (strcmp(w[0], "secret") == 0 && n == 3) {
+		if (secs == NULL || secrets_set(secs, w[1], w[2], strlen(w[2]),
+		    &err) == -1)
+			printf("error %s\n", secs ? err.msg : "no -E");
+		else
+			printf("secret %s\n", w[1]);
 	} else if (strcmp(w[0], "stats") == 0) {
 		proxy_stats(px, &st);
 		printf("stats accepted=%llu permitted=%llu blocked=%llu "
@@ -292,12 +388,16 @@ cmd_run(int argc, char **argv)
 	struct proxy		*px;
 	struct ir_err		 err;
 	struct rlimit		 rl;
-	char			 line[4096];
+	struct tlsca		*ca = NULL;
+	char			 line[4096], path[4096];
+	const char		*state = NULL, *upca = NULL;
 	int			 ch;
 
 	proxy_config_default(&pc);
-	while ((ch = getopt(argc, argv, "t:f:p:m:i:")) != -1) {
+	while ((ch = getopt(argc, argv, "t:f:p:m:i:E:U:")) != -1) {
 		switch (ch) {
+		case 'E': state = optarg; break;
+		case 'U': upca = optarg; break;
 		case 't': pc.pc_threads = (unsigned)atoi(optarg); break;
 		case 'f': pc.pc_first_byte_ms = (unsigned)atoi(optarg); break;
 		case 'p': pc.pc_peek_ms = (unsigned)atoi(optarg); break;
@@ -327,6 +427,15 @@ cmd_run(int argc, char **argv)
 		gateway_destroy(gw);
 		return 1;
 	}
+	if (state != NULL) {
+		snprintf(path, sizeof(path), "%s/ca", state);
+		if ((ca = tlsca_open(path, gc.gc_name, 0, &err)) == NULL)
+			goto fail;
+		snprintf(path, sizeof(path), "%s/secrets", state);
+		if ((secs = secrets_open(path, &err)) == NULL ||
+		    proxy_intercept_setup(px, ca, secs, upca, &err) == -1)
+			goto fail;
+	}
 	printf("ready %s\n", gateway_netns(gw));
 	fflush(stdout);
 	while (fgets(line, sizeof(line), stdin) != NULL) {
@@ -336,10 +445,22 @@ cmd_run(int argc, char **argv)
 		fflush(stdout);
 	}
 	proxy_stop(px);
+	for (int i = 0; i < MAX_SB; i++)
+		policy_free(sbs[i].pol);
+	secrets_close(secs);
+	tlsca_free(ca);
 	gateway_destroy(gw);
 	pol_guard_free(guard);
 	printf("bye\n");
 	return 0;
+fail:
+	printf("error %s\n", err.msg);
+	proxy_stop(px);
+	secrets_close(secs);
+	tlsca_free(ca);
+	gateway_destroy(gw);
+	pol_guard_free(guard);
+	return 1;
 }
 
 int
