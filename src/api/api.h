@@ -25,6 +25,8 @@
 #define API_CONF_PATH		"/etc/isorun/isorund.conf"
 #define API_BODY_MAX		(1024 * 1024)	/* default request body cap */
 #define API_ID_MAX		48		/* = SB_ID_MAX */
+#define API_SEG_MAX		64		/* a path's {id} or {name}:
+						   API_ID_MAX, SECRET_NAME_MAX */
 #define API_ENV_MAX		256		/* variables per request */
 #define API_ENV_NAME_MAX	256
 #define API_ARGV_MAX		4096
@@ -65,8 +67,10 @@ char		*api_error_body(const struct api_error *e, size_t *len);
 
 /*
  * Routes. api_route() matches a method and a decoded path; `id` receives
- * the {id} of the path (an id that is not a valid sandbox id cannot name
- * one: API_NOT_FOUND). On a known path with another method it fails with
+ * the {id} or {name} of the path. An id that is not a valid sandbox id
+ * cannot name one: API_NOT_FOUND. A {name} (a secret's) that is not a
+ * valid name is API_INVALID_ARGUMENT with secrets_name_check()'s message.
+ * On a known path with another method it fails with
  * API_METHOD_NOT_ALLOWED and writes the methods it takes into `allow`
  * ("GET, POST") for the Allow header.
  */
@@ -81,6 +85,9 @@ enum api_route {
 	API_R_EXEC,		/* POST /v1/sandboxes/{id}/exec */
 	API_R_NETWORK,		/* PUT /v1/sandboxes/{id}/network */
 	API_R_AUDIT,		/* GET /v1/sandboxes/{id}/audit */
+	API_R_SECRETS,		/* GET /v1/secrets */
+	API_R_SECRET_PUT,	/* PUT /v1/secrets/{name} */
+	API_R_SECRET_DELETE,	/* DELETE /v1/secrets/{name} */
 	API_NROUTES
 };
 
@@ -88,12 +95,13 @@ struct api_route_def {
 	enum api_route	 rd_route;
 	const char	*rd_method;
 	const char	*rd_path;	/* "/v1/sandboxes/{id}/exec" */
-	bool		 rd_body;	/* takes a JSON body */
+	bool		 rd_body;	/* takes a body */
+	bool		 rd_raw;	/* ... of raw bytes, not JSON */
 };
 
 const struct api_route_def *api_route_def(enum api_route);
 int	api_route(const char *method, const char *path, enum api_route *route,
-	    char id[API_ID_MAX + 1], char *allow, size_t allowlen,
+	    char id[API_SEG_MAX + 1], char *allow, size_t allowlen,
 	    struct api_error *err);
 
 /* 0 if `id` may name a sandbox: 1 to API_ID_MAX of [A-Za-z0-9_-], the
@@ -105,6 +113,12 @@ int	api_id_check(const char *id, size_t len, struct api_error *err);
  * parameters (charset=utf-8 only). NULL is not one.
  */
 bool	api_content_type_ok(const char *ct);
+
+/*
+ * A Content-Type a raw body (a secret's value) may have:
+ * application/octet-stream or text/plain, with any parameters.
+ */
+bool	api_raw_type_ok(const char *ct);
 
 /*
  * The network of a create or of PUT .../network: rules, or a profile
@@ -133,6 +147,19 @@ struct policy;
 struct policy	*api_network_compile(const struct api_network *n,
 		    struct api_error *err);
 
+/*
+ * The `endpoints` option (docs/endpoints.md "The option"): `len` bytes of
+ * JSON text holding the array. Its shape is checked here (unknown fields,
+ * wrong types: API_INVALID_ARGUMENT naming the field, e.g.
+ * "endpoints[0].rules[1].method: want a string, got an integer"), then
+ * endpoints_compile() judges the values; its message is passed on as is.
+ * An empty array is no endpoints: *out is NULL. On success *out is a new
+ * reference (endpoints_free()).
+ */
+struct endpoints;
+int	api_endpoints_compile(const char *json, size_t len,
+	    struct endpoints **out, struct api_error *err);
+
 /* POST /v1/sandboxes */
 struct api_create {
 	char		 *cr_id;	/* NULL: the daemon makes one */
@@ -140,6 +167,10 @@ struct api_create {
 	struct api_network cr_net;	/* !an_set: profile "unrestricted" */
 	char		**cr_env;	/* "K=V", NULL-terminated; may be NULL */
 	uint64_t	  cr_timeout_ms; /* lifetime; 0: none */
+	struct endpoints *cr_endpoints;	/* compiled; NULL: none */
+	char		 *cr_endpoints_json; /* the array as given (compact
+					   JSON), for GET and the record;
+					   NULL: none */
 };
 
 /* POST /v1/sandboxes/{id}/exec */
@@ -214,6 +245,9 @@ struct api_record {
 	unsigned	  rc_dns_flags;
 	int64_t		  rc_created_ms;
 	int64_t		  rc_expires_ms; /* 0: never */
+	char		 *rc_endpoints;	/* the create's `endpoints` array
+					   (compact JSON: templates, never
+					   values), or NULL: none */
 };
 
 /* The record as JSON text (malloc'd, NUL-terminated); NULL: ENOMEM. */
@@ -245,6 +279,8 @@ struct api_conf {
 	char		*cf_pool4;
 	char		*cf_pool6;
 	unsigned	 cf_max_sandboxes;
+	unsigned	 cf_conn_rate;		/* per sandbox; 0: no limit */
+	unsigned	 cf_conn_burst;
 	char		*cf_dns_servers;	/* "": the host's resolv.conf */
 	char		*cf_guard;		/* extra guard prefixes, csv */
 	char		*cf_state_dir;

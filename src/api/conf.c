@@ -52,6 +52,12 @@ static const struct ck keys[] = {
 	    CK_STR, F(cf_pool6), 0, 0 },
 	{ { "max_sandboxes", "N", "sandboxes at once (also capped by the "
 	    "pools)" }, CK_UINT, F(cf_max_sandboxes), 1, 65536 },
+	{ { "conn_rate", "N", "new TCP connections (and datagrams for new UDP "
+	    "flows) per second and sandbox; above it the gateway refuses them, "
+	    "counted in the audit trail (0: no limit)" }, CK_UINT,
+	    F(cf_conn_rate), 0, 1000000 },
+	{ { "conn_burst", "N", "how many more a sandbox may open at once above "
+	    "conn_rate" }, CK_UINT, F(cf_conn_burst), 0, 1000000 },
 	{ { "dns_servers", "ADDRS", "upstream resolvers, comma-separated "
 	    "(\"\": the host's /etc/resolv.conf)" }, CK_STR,
 	    F(cf_dns_servers), 0, 0 },
@@ -135,6 +141,8 @@ api_conf_default(struct api_conf *c)
 		{ "pool4", "100.64.0.0/16" },
 		{ "pool6", "2001:db8:4952::/48" },
 		{ "max_sandboxes", "1024" },
+		{ "conn_rate", "1000" },
+		{ "conn_burst", "1000" },
 		{ "dns_servers", "" },
 		{ "guard", "" },
 		{ "state_dir", "/var/lib/isorun" },

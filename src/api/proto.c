@@ -13,6 +13,8 @@
 
 #include <jansson.h>
 
+#include "../secrets/secrets.h"
+
 static const struct {
 	const char	*name;
 	unsigned	 status;
@@ -87,16 +89,19 @@ api_error_body(const struct api_error *e, size_t *len)
 }
 
 static const struct api_route_def routes[API_NROUTES] = {
-	{ API_R_HEALTHZ,  "GET",    "/healthz",			false },
-	{ API_R_METRICS,  "GET",    "/metrics",			false },
-	{ API_R_PROFILES, "GET",    "/v1/network-profiles",	false },
-	{ API_R_CREATE,   "POST",   "/v1/sandboxes",		true },
-	{ API_R_LIST,     "GET",    "/v1/sandboxes",		false },
-	{ API_R_GET,      "GET",    "/v1/sandboxes/{id}",	false },
-	{ API_R_DESTROY,  "DELETE", "/v1/sandboxes/{id}",	false },
-	{ API_R_EXEC,     "POST",   "/v1/sandboxes/{id}/exec",	true },
-	{ API_R_NETWORK,  "PUT",    "/v1/sandboxes/{id}/network", true },
-	{ API_R_AUDIT,    "GET",    "/v1/sandboxes/{id}/audit",	false },
+	{ API_R_HEALTHZ,  "GET",    "/healthz",			false, false },
+	{ API_R_METRICS,  "GET",    "/metrics",			false, false },
+	{ API_R_PROFILES, "GET",    "/v1/network-profiles",	false, false },
+	{ API_R_CREATE,   "POST",   "/v1/sandboxes",		true, false },
+	{ API_R_LIST,     "GET",    "/v1/sandboxes",		false, false },
+	{ API_R_GET,      "GET",    "/v1/sandboxes/{id}",	false, false },
+	{ API_R_DESTROY,  "DELETE", "/v1/sandboxes/{id}",	false, false },
+	{ API_R_EXEC,     "POST",   "/v1/sandboxes/{id}/exec",	true, false },
+	{ API_R_NETWORK,  "PUT",    "/v1/sandboxes/{id}/network", true, false },
+	{ API_R_AUDIT,    "GET",    "/v1/sandboxes/{id}/audit",	false, false },
+	{ API_R_SECRETS,  "GET",    "/v1/secrets",		false, false },
+	{ API_R_SECRET_PUT, "PUT",  "/v1/secrets/{name}",	true, true },
+	{ API_R_SECRET_DELETE, "DELETE", "/v1/secrets/{name}",	false, false },
 };
 
 const struct api_route_def *
@@ -125,49 +130,75 @@ api_id_check(const char *id, size_t len, struct api_error *err)
 }
 
 /*
- * Matches `path` against a template; the {id} segment (if any) goes to
- * `id` with its length in *idlen. Returns 1 on a match.
+ * Matches `path` against a template; the {id} or {name} segment (if any)
+ * goes to `id` with its length in *idlen, and *isname says which. Returns
+ * 1 on a match.
  */
 static int
 path_match(const char *tmpl, const char *path, const char **id,
-    size_t *idlen)
+    size_t *idlen, bool *isname)
 {
-	const char	*t = strstr(tmpl, "{id}");
+	const char	*t = strchr(tmpl, '{'), *e;
 	size_t		 pre, n;
 
 	*id = NULL;
 	*idlen = 0;
-	if (t == NULL)
+	if (t == NULL || (e = strchr(t, '}')) == NULL)
 		return strcmp(tmpl, path) == 0;
+	*isname = strncmp(t, "{name}", 6) == 0;
 	pre = (size_t)(t - tmpl);
 	if (strncmp(tmpl, path, pre) != 0)
 		return 0;
 	n = strcspn(path + pre, "/");
-	if (n == 0 || strcmp(path + pre + n, t + 4) != 0)
+	if (n == 0 || strcmp(path + pre + n, e + 1) != 0)
 		return 0;
 	*id = path + pre;
 	*idlen = n;
 	return 1;
 }
 
+/* A secret's name from a path: secrets_name_check() on a copy. */
+static int
+name_check(const char *p, size_t n, struct api_error *err)
+{
+	struct ir_err	 e;
+	char		 buf[SECRET_NAME_MAX + 2];
+
+	snprintf(buf, sizeof(buf), "%.*s", (int)n, p);
+	if (n > SECRET_NAME_MAX)
+		return api_error_set(err, API_INVALID_ARGUMENT, "secret name "
+		    "'%.*s...': longer than %d characters", 16, p,
+		    SECRET_NAME_MAX);
+	if (secrets_name_check(buf, &e) == -1)
+		return api_error_set(err, API_INVALID_ARGUMENT, "%s", e.msg);
+	return 0;
+}
+
 int
 api_route(const char *method, const char *path, enum api_route *route,
-    char id[API_ID_MAX + 1], char *allow, size_t allowlen,
+    char id[API_SEG_MAX + 1], char *allow, size_t allowlen,
     struct api_error *err)
 {
-	const char	*pid, *badid = NULL;
+	const char	*pid, *badid = NULL, *badname = NULL;
 	size_t		 n, badn = 0, used = 0;
 	char		 q[300];
 	unsigned	 i;
 	int		 known = 0;
+	bool		 isname = false;
 
 	id[0] = '\0';
 	if (allowlen > 0)
 		allow[0] = '\0';
 	for (i = 0; i < API_NROUTES; i++) {
-		if (!path_match(routes[i].rd_path, path, &pid, &n))
+		if (!path_match(routes[i].rd_path, path, &pid, &n, &isname))
 			continue;
-		if (pid != NULL && api_id_check(pid, n, NULL) == -1) {
+		if (pid != NULL && isname && name_check(pid, n, NULL) == -1) {
+			badname = pid;
+			badn = n;
+			continue;
+		}
+		if (pid != NULL && !isname && api_id_check(pid, n, NULL) ==
+		    -1) {
 			badid = pid;
 			badn = n;
 			continue;
@@ -175,7 +206,7 @@ api_route(const char *method, const char *path, enum api_route *route,
 		if (strcmp(routes[i].rd_method, method) == 0) {
 			*route = routes[i].rd_route;
 			if (pid != NULL)
-				snprintf(id, API_ID_MAX + 1, "%.*s", (int)n,
+				snprintf(id, API_SEG_MAX + 1, "%.*s", (int)n,
 				    pid);
 			return 0;
 		}
@@ -190,6 +221,8 @@ api_route(const char *method, const char *path, enum api_route *route,
 		    "is not allowed on %s (allowed: %s)", q, path,
 		    allowlen ? allow : "?");
 	}
+	if (badname != NULL)
+		return name_check(badname, badn, err);
 	if (badid != NULL) {
 		str_quote(badid, badn, API_ID_MAX + 1, q, sizeof(q));
 		return api_error_set(err, API_NOT_FOUND, "no sandbox %s (ids "
@@ -228,6 +261,20 @@ api_content_type_ok(const char *ct)
 		p += n;
 	}
 	return true;
+}
+
+bool
+api_raw_type_ok(const char *ct)
+{
+	size_t	 n;
+
+	if (ct == NULL)
+		return false;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	n = strcspn(ct, "; \t");
+	return (n == 24 && strncasecmp(ct, "application/octet-stream", n) ==
+	    0) || (n == 10 && strncasecmp(ct, "text/plain", n) == 0);
 }
 
 /* The length of the valid UTF-8 sequence at s (n bytes left), or 0. */

@@ -3,7 +3,12 @@
  *
  *   {"version":1, "id":"sb-..", "image":"host", "slot":0,
  *    "profile":"claude-code" | null, "allow":[..], "deny":[..],
- *    "dnsFlags":0, "createdMs":..., "expiresMs":0}
+ *    "dnsFlags":0, "createdMs":..., "expiresMs":0,
+ *    "endpoints":[..]}
+ *
+ * "endpoints" (the create's option as given: templates, never secret
+ * values) is absent for a sandbox without them, and in records written
+ * before it existed.
  */
 #include "api.h"
 
@@ -59,6 +64,11 @@ api_record_dump(const struct api_record *r)
 	    "expiresMs", (json_int_t)r->rc_expires_ms);
 	if (j == NULL)
 		return NULL;
+	if (r->rc_endpoints != NULL && json_object_set_new(j, "endpoints",
+	    json_loads(r->rc_endpoints, JSON_REJECT_DUPLICATES, NULL)) == -1) {
+		json_decref(j);
+		return NULL;
+	}
 	s = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	return s;
@@ -78,6 +88,7 @@ api_record_free(struct api_record *r)
 	for (i = 0; r->rc_deny != NULL && r->rc_deny[i] != NULL; i++)
 		free(r->rc_deny[i]);
 	free(r->rc_deny);
+	free(r->rc_endpoints);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -109,6 +120,7 @@ api_record_parse(const char *text, size_t len, const char *origin,
 {
 	json_error_t	 je;
 	json_t		*j, *allow = NULL, *deny = NULL, *prof = NULL;
+	json_t		*eps = NULL;
 	const char	*id = NULL, *image = NULL;
 	json_int_t	 ver = 0, slot = -1, flags = 0, created = 0, expires = 0;
 
@@ -117,10 +129,10 @@ api_record_parse(const char *text, size_t len, const char *origin,
 		return err_set(err, 0, "%s:%d:%d: %s", origin, je.line,
 		    je.column, je.text);
 	if (json_unpack_ex(j, &je, JSON_STRICT, "{s:I, s:s, s:s, s:I, s:o, "
-	    "s:o, s:o, s:I, s:I, s:I}", "version", &ver, "id", &id, "image",
-	    &image, "slot", &slot, "profile", &prof, "allow", &allow, "deny",
-	    &deny, "dnsFlags", &flags, "createdMs", &created, "expiresMs",
-	    &expires) == -1) {
+	    "s:o, s:o, s:I, s:I, s:I, s?o}", "version", &ver, "id", &id,
+	    "image", &image, "slot", &slot, "profile", &prof, "allow", &allow,
+	    "deny", &deny, "dnsFlags", &flags, "createdMs", &created,
+	    "expiresMs", &expires, "endpoints", &eps) == -1) {
 		err_set(err, 0, "%s: %s", origin, je.text);
 		goto fail;
 	}
@@ -131,9 +143,16 @@ api_record_parse(const char *text, size_t len, const char *origin,
 	}
 	if (api_id_check(id, strlen(id), NULL) == -1 || slot < 0 ||
 	    slot > 65535 || flags < 0 || flags > 0xffff || created < 0 ||
-	    expires < 0 || (!json_is_null(prof) && !json_is_string(prof))) {
+	    expires < 0 || (!json_is_null(prof) && !json_is_string(prof)) ||
+	    (eps != NULL && !json_is_array(eps))) {
 		err_set(err, 0, "%s: a field is out of range (id, slot, "
-		    "profile, dnsFlags, createdMs or expiresMs)", origin);
+		    "profile, dnsFlags, createdMs, expiresMs or endpoints)",
+		    origin);
+		goto fail;
+	}
+	if (eps != NULL && json_array_size(eps) > 0 &&
+	    (r->rc_endpoints = json_dumps(eps, JSON_COMPACT)) == NULL) {
+		err_set(err, ENOMEM, "%s: out of memory", origin);
 		goto fail;
 	}
 	if ((r->rc_id = strdup(id)) == NULL ||

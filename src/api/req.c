@@ -13,7 +13,9 @@
 #include <jansson.h>
 
 #include "../audit/audit.h"
+#include "../endpoint/endpoint.h"
 #include "../policy/policy.h"
+#include "api_int.h"
 
 #define Q_MAX	64	/* bytes of a value quoted in a message */
 
@@ -300,6 +302,8 @@ api_create_free(struct api_create *c)
 	free(c->cr_image);
 	api_network_free(&c->cr_net);
 	strv_free(c->cr_env);
+	endpoints_free(c->cr_endpoints);
+	free(c->cr_endpoints_json);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -308,7 +312,7 @@ api_create_parse(const char *body, size_t len, struct api_create *c,
     struct api_error *err)
 {
 	static const char *const known[] = { "id", "image", "network",
-	    "networkProfile", "env", "timeoutMs", NULL };
+	    "networkProfile", "env", "timeoutMs", "endpoints", NULL };
 	json_t		*j, *v;
 
 	memset(c, 0, sizeof(*c));
@@ -338,6 +342,10 @@ api_create_parse(const char *body, size_t len, struct api_create *c,
 		goto fail;
 	if ((v = json_object_get(j, "timeoutMs")) != NULL &&
 	    want_ms(v, "timeoutMs", API_TIMEOUT_MAX_MS, &c->cr_timeout_ms,
+	    err) == -1)
+		goto fail;
+	if ((v = json_object_get(j, "endpoints")) != NULL &&
+	    api_endpoints_member(v, &c->cr_endpoints, &c->cr_endpoints_json,
 	    err) == -1)
 		goto fail;
 	json_decref(j);

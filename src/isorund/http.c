@@ -79,7 +79,7 @@ struct httpd {
 struct hreq {
 	enum api_route	 hr_route;
 	bool		 hr_routed;
-	char		 hr_id[API_ID_MAX + 1];
+	char		 hr_id[API_SEG_MAX + 1];	/* {id} or {name} */
 	char		 hr_allow[64];
 	struct api_error hr_err;
 	bool		 hr_failed;	/* answer hr_err at the end */
@@ -127,7 +127,8 @@ respond(struct httpd *h, struct MHD_Connection *c, struct hreq *r,
 	if (status == 401)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
 		    "Bearer realm=\"isorun\"");
-	if (status == 201 && r != NULL && r->hr_id[0] != '\0') {
+	if (status == 201 && r != NULL && r->hr_route == API_R_CREATE &&
+	    r->hr_id[0] != '\0') {
 		char	 loc[API_ID_MAX + 32];
 
 		snprintf(loc, sizeof(loc), "/v1/sandboxes/%s", r->hr_id);
@@ -260,7 +261,15 @@ request_head(struct lsn *l, struct MHD_Connection *c, const char *url,
 	}
 	ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_CONTENT_TYPE);
-	if (!api_content_type_ok(ct)) {
+	if (rd->rd_raw && !api_raw_type_ok(ct)) {
+		char	 q2[200];
+
+		str_quote(ct ? ct : "", ct ? strlen(ct) : 0, 64, q2, sizeof(q2));
+		api_error_set(&r->hr_err, API_UNSUPPORTED_MEDIA_TYPE, "Content-"
+		    "Type %s: want application/octet-stream (the raw value)",
+		    ct ? q2 : "missing");
+		r->hr_failed = true;
+	} else if (!rd->rd_raw && !api_content_type_ok(ct)) {
 		char	 q2[200];
 
 		str_quote(ct ? ct : "", ct ? strlen(ct) : 0, 64, q2, sizeof(q2));
@@ -284,9 +293,16 @@ body_add(struct isorund *d, struct hreq *r, const char *data, size_t n)
 		cap = r->hr_cap ? r->hr_cap : 4096;
 		while (cap < r->hr_len + n + 1)
 			cap *= 2;
-		if ((nb = realloc(r->hr_body, cap)) == NULL)
+		/* Not realloc(): a secret's bytes must not stay in freed
+		   memory. */
+		if ((nb = malloc(cap)) == NULL)
 			return api_error_set(&r->hr_err, API_INTERNAL,
 			    "out of memory");
+		if (r->hr_body != NULL) {
+			memcpy(nb, r->hr_body, r->hr_len);
+			explicit_bzero(r->hr_body, r->hr_cap);
+			free(r->hr_body);
+		}
 		r->hr_body = nb;
 		r->hr_cap = cap;
 	}
@@ -645,6 +661,7 @@ dispatch(struct httpd *h, struct MHD_Connection *c, struct hreq *r)
 	json_t			*out = NULL;
 	unsigned		 status = 200;
 	int			 rc = -1;
+	bool			 created;
 
 	if (sbx_is_stopping(d)) {
 		api_error_set(&e, API_UNAVAILABLE, "isorund is shutting down");
@@ -700,6 +717,19 @@ dispatch(struct httpd *h, struct MHD_Connection *c, struct hreq *r)
 			api_network_free(&net);
 		}
 		break;
+	case API_R_SECRETS:
+		rc = sec_list(d, &out, &e);
+		break;
+	case API_R_SECRET_PUT:
+		if ((rc = sec_put(d, r->hr_id, r->hr_body ? r->hr_body : "",
+		    r->hr_len, &created, &e)) == 0)
+			return respond(h, c, r, created ? 201 : 204, NULL, NULL,
+			    0);
+		break;
+	case API_R_SECRET_DELETE:
+		if ((rc = sec_delete(d, r->hr_id, &e)) == 0)
+			return respond(h, c, r, 204, NULL, NULL, 0);
+		break;
 	case API_NROUTES:
 		api_error_set(&e, API_INTERNAL, "no route");
 		break;
@@ -752,6 +782,8 @@ completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	(void)c;
 	(void)toe;
 	if (r != NULL) {
+		if (r->hr_body != NULL)
+			explicit_bzero(r->hr_body, r->hr_cap);
 		free(r->hr_body);
 		free(r);
 		pthread_mutex_lock(&l->l_h->h_lock);

@@ -91,6 +91,15 @@ int	sbx_network(struct isorund *d, const char *id,
 	    struct api_error *err);
 int	sbx_profiles(struct isorund *d, json_t **out, struct api_error *err);
 
+/*
+ * secrets.c: /v1/secrets in the runner's store. `name` is valid (the route
+ * checked it). *created: 1 for a new secret, 0 for a replaced one.
+ */
+int	sec_put(struct isorund *d, const char *name, const char *val,
+	    size_t len, bool *created, struct api_error *err);
+int	sec_delete(struct isorund *d, const char *name, struct api_error *err);
+int	sec_list(struct isorund *d, json_t **out, struct api_error *err);
+
 /* http.c */
 
 /* Binds the unix socket (and the TCP listener) and starts serving. */

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "../dns/dns.h"
+#include "../endpoint/endpoint.h"
 #include "../policy/policy.h"
 #include "../profiles/profiles.h"
 #include "../sandbox/sandbox.h"
@@ -306,12 +307,15 @@ static json_t *
 dsb_json(const struct dsb *ds)
 {
 	const struct api_record	*r = &ds->ds_rec;
-	json_t			*allow, *deny;
+	json_t			*allow, *deny, *eps;
 	char			 created[40], expires[40];
 	size_t			 i;
 
 	allow = json_array();
 	deny = json_array();
+	/* As given: the templates name secrets, never hold their values. */
+	eps = r->rc_endpoints != NULL ? json_loads(r->rc_endpoints, 0, NULL) :
+	    json_array();
 	for (i = 0; allow != NULL && i < r->rc_nallow; i++)
 		json_array_append_new(allow, json_string(r->rc_allow[i]));
 	for (i = 0; deny != NULL && i < r->rc_ndeny; i++)
@@ -319,7 +323,7 @@ dsb_json(const struct dsb *ds)
 	api_time_format(r->rc_created_ms, created, sizeof(created));
 	api_time_format(r->rc_expires_ms, expires, sizeof(expires));
 	return json_pack("{s:s, s:s, s:s, s:s, s:o, s:{s:o, s:o}, s:o, s:s, "
-	    "s:s, s:s}",
+	    "s:s, s:s, s:o}",
 	    "id", ds->ds_id,
 	    "image", r->rc_image,
 	    "state", sandbox_alive(runner_sandbox_box(ds->ds_rs)) ?
@@ -331,7 +335,8 @@ dsb_json(const struct dsb *ds)
 	    json_null(),
 	    "networkMode", ds->ds_mode,
 	    "ipv4", ds->ds_ip4,
-	    "ipv6", ds->ds_ip6);
+	    "ipv6", ds->ds_ip6,
+	    "endpoints", eps);
 }
 
 static void
@@ -511,6 +516,7 @@ sbx_create(struct isorund *d, const struct api_create *req, json_t **out,
 	spec.rs_env = (const char *const *)env;
 	spec.rs_policy = ns.ns_pol;
 	spec.rs_dns_flags = ns.ns_dns_flags;
+	spec.rs_endpoints = req->cr_endpoints;
 	ds->ds_rs = runner_sandbox_create(d->d_runner, &spec, &e);
 	env_free(env);
 	env = NULL;
@@ -526,7 +532,9 @@ sbx_create(struct isorund *d, const struct api_create *req, json_t **out,
 	    d->d_conf.cf_sandbox_timeout_ms;
 	if ((ds->ds_rec.rc_id = strdup(ds->ds_id)) == NULL ||
 	    (ds->ds_rec.rc_image = strdup(req->cr_image ? req->cr_image :
-	    "host")) == NULL) {
+	    "host")) == NULL || (req->cr_endpoints_json != NULL &&
+	    (ds->ds_rec.rc_endpoints = strdup(req->cr_endpoints_json)) ==
+	    NULL)) {
 		api_error_set(err, API_INTERNAL, "out of memory");
 		goto fail_rs;
 	}
@@ -544,10 +552,10 @@ sbx_create(struct isorund *d, const struct api_create *req, json_t **out,
 	d->d_count++;
 	*out = dsb_json(ds);
 	/* Under the lock: once it is released a DELETE may free `ds`. */
-	log_info("created sandbox %s (slot %u, image %s, %s %s)", ds->ds_id,
+	log_info("created sandbox %s (slot %u, image %s, %s %s%s)", ds->ds_id,
 	    ds->ds_rec.rc_slot, ds->ds_rec.rc_image, ds->ds_rec.rc_profile ?
 	    "profile" : "rules", ds->ds_rec.rc_profile ? ds->ds_rec.rc_profile :
-	    ds->ds_mode);
+	    ds->ds_mode, ds->ds_rec.rc_endpoints ? ", endpoints" : "");
 	pthread_mutex_unlock(&d->d_lock);
 	if (*out == NULL)
 		return api_error_set(err, API_INTERNAL, "out of memory");
@@ -862,7 +870,9 @@ sbx_network(struct isorund *d, const char *id, const struct api_network *req,
 	if (runner_sandbox_set_policy(d->d_runner, ds->ds_rs, ns.ns_pol,
 	    ns.ns_dns_flags, &e) == -1) {
 		unlink(tmp);
-		api_error_set(err, API_INTERNAL, "%s", e.msg);
+		/* Code 0: the policy would block one of its endpoint hosts. */
+		api_error_set(err, e.code == 0 ? API_INVALID_ARGUMENT :
+		    API_INTERNAL, "%s", e.msg);
 		goto out;
 	}
 	if (rename(tmp, path) == -1)
@@ -1066,7 +1076,9 @@ static void
 adopt_one(struct isorund *d, const char *file)
 {
 	struct api_record	 rec;
+	struct api_error	 ae;
 	struct policy		*pol;
+	struct endpoints	*eps = NULL;
 	struct dsb		*ds, *o;
 	struct ir_err		 e;
 	char			 path[600], *text = NULL;
@@ -1107,15 +1119,24 @@ adopt_one(struct isorund *d, const char *file)
 		    rec.rc_id, e.msg);
 		goto drop;
 	}
-	if ((ds = dsb_new(rec.rc_id)) == NULL) {
+	if (rec.rc_endpoints != NULL && api_endpoints_compile(rec.rc_endpoints,
+	    strlen(rec.rc_endpoints), &eps, &ae) == -1) {
+		log_warnx("adopt %s: its recorded endpoints: %s; destroying it",
+		    rec.rc_id, ae.ap_msg);
 		policy_free(pol);
 		goto drop;
 	}
+	if ((ds = dsb_new(rec.rc_id)) == NULL) {
+		policy_free(pol);
+		endpoints_free(eps);
+		goto drop;
+	}
 	ds->ds_rs = runner_sandbox_adopt(d->d_runner, rec.rc_id, rec.rc_slot,
-	    pol, NULL, rec.rc_dns_flags, &e);
+	    pol, eps, rec.rc_dns_flags, &e);
 	snprintf(ds->ds_mode, sizeof(ds->ds_mode), "%s",
 	    pol_mode_name(policy_mode(pol)));
 	policy_free(pol);
+	endpoints_free(eps);
 	if (ds->ds_rs == NULL) {
 		log_warnx("cannot adopt sandbox %s: %s; destroying it",
 		    rec.rc_id, e.msg);
@@ -1133,9 +1154,10 @@ adopt_one(struct isorund *d, const char *file)
 	else
 		TAILQ_INSERT_TAIL(&d->d_sandboxes, ds, ds_link);
 	d->d_count++;
-	log_info("adopted sandbox %s (slot %u, %s %s)", ds->ds_id,
+	log_info("adopted sandbox %s (slot %u, %s %s%s)", ds->ds_id,
 	    rec.rc_slot, rec.rc_profile ? "profile" : "rules",
-	    rec.rc_profile ? rec.rc_profile : ds->ds_mode);
+	    rec.rc_profile ? rec.rc_profile : ds->ds_mode,
+	    rec.rc_endpoints ? ", endpoints" : "");
 	return;
 drop:
 	unlink(path);

@@ -369,6 +369,32 @@ for args in "create --timeout x" "create --bogus" "create extra" "exec" \
 done
 unset ISORUN_SOCKET
 
+# Secrets: set (201, then 204), names only, delete (204, then 404).
+SV="contract-value-$$"
+API_CT=application/octet-stream api PUT /v1/secrets/contract-k "$SV"
+check "PUT /v1/secrets/{name}: 201 created" '[ "$ST" = 201 ] && [ ! -s "$BODYF" ]' \
+    "$ST $(cat "$BODYF")"
+API_CT="text/plain; charset=utf-8" api PUT /v1/secrets/contract-k "$SV-2"
+check "... again: 204 replaced" '[ "$ST" = 204 ]' "$ST $(cat "$BODYF")"
+api GET /v1/secrets
+check "GET /v1/secrets: names only" \
+    '[ "$ST" = 200 ] && [ "$(jv secrets)" = "[{\"name\": \"contract-k\"}]" ]' \
+    "$ST $(cat "$BODYF")"
+api PUT /v1/secrets/contract-k '"x"'
+errcheck "PUT a secret as JSON: 415" 415 unsupported_media_type \
+    "want application/octet-stream"
+API_CT=application/octet-stream api PUT /v1/secrets/.k v
+errcheck "PUT a secret with a bad name: 400" 400 invalid_argument \
+    "secret name '.k': must start with"
+API_CT=application/octet-stream api PUT /v1/secrets/k ''
+errcheck "PUT an empty secret: 400" 400 invalid_argument "the value is empty"
+api DELETE /v1/secrets/contract-k
+check "DELETE /v1/secrets/{name}: 204" '[ "$ST" = 204 ]' "$ST $(cat "$BODYF")"
+api DELETE /v1/secrets/contract-k
+errcheck "DELETE it again: 404" 404 not_found "secret 'contract-k' is not set"
+check "no answer held a value" '! grep -rq "$SV" "$T/ex"' \
+    "$(grep -rl "$SV" "$T/ex" | head -3)"
+
 d_stop
 check "SIGTERM: exit 0 (no leak under ASan)" '[ "$DRC" = 0 ]' "exit $DRC: $(tail -5 "$T/daemon.log")"
 check "... the socket is removed" '[ ! -e "$SOCK" ]' "it is there"

@@ -12,6 +12,7 @@
 
 #include "api/api.h"
 #include "api/client.h"
+#include "endpoint/endpoint.h"
 #include "policy/policy.h"
 #include "t.h"
 
@@ -34,6 +35,27 @@ static const struct route_case {
 	{ "POST", "/v1/sandboxes/x/exec", 0, API_R_EXEC, "x", NULL },
 	{ "PUT", "/v1/sandboxes/x/network", 0, API_R_NETWORK, "x", NULL },
 	{ "GET", "/v1/sandboxes/x/audit", 0, API_R_AUDIT, "x", NULL },
+	{ "GET", "/v1/secrets", 0, API_R_SECRETS, "", NULL },
+	{ "PUT", "/v1/secrets/openai", 0, API_R_SECRET_PUT, "openai", NULL },
+	{ "DELETE", "/v1/secrets/a.b-c_d", 0, API_R_SECRET_DELETE, "a.b-c_d",
+	    NULL },
+	{ "PUT", "/v1/secrets/"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	    0, API_R_SECRET_PUT,
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	    NULL },
+	{ "PUT", "/v1/secrets/"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	    API_INVALID_ARGUMENT, 0, "", "longer than 64" },
+	{ "PUT", "/v1/secrets/.hidden", API_INVALID_ARGUMENT, 0, "",
+	    "secret name '.hidden': must start with" },
+	{ "DELETE", "/v1/secrets/a b", API_INVALID_ARGUMENT, 0, "",
+	    "secret name 'a b': only letters" },
+	{ "GET", "/v1/secrets/x", API_METHOD_NOT_ALLOWED, 0, "",
+	    "PUT, DELETE" },
+	{ "POST", "/v1/secrets", API_METHOD_NOT_ALLOWED, 0, "", "GET" },
+	{ "PUT", "/v1/secrets/", API_NOT_FOUND, 0, "", "no such endpoint" },
+	{ "PUT", "/v1/secrets/x/y", API_NOT_FOUND, 0, "", "no such endpoint" },
 	{ "PATCH", "/v1/sandboxes", API_METHOD_NOT_ALLOWED, 0, "",
 	    "POST, GET" },
 	{ "POST", "/v1/sandboxes/x", API_METHOD_NOT_ALLOWED, 0, "",
@@ -59,7 +81,7 @@ t_route(const struct route_case *c)
 {
 	struct api_error	 e;
 	enum api_route		 r = API_NROUTES;
-	char			 id[API_ID_MAX + 1], allow[64];
+	char			 id[API_SEG_MAX + 1], allow[64];
 	int			 rc;
 
 	memset(&e, 0, sizeof(e));
@@ -147,6 +169,58 @@ static const struct body_case {
 	    API_INVALID_ARGUMENT, "out of range" },
 	{ "NUL in string", "{\"image\":\"a\\u0000b\"}", API_INVALID_JSON,
 	    "invalid JSON" },
+	{ "endpoints empty", "{\"endpoints\":[]}", 0, NULL },
+	{ "endpoints seed shape", "{\"endpoints\":[{\"host\":\"api.openai.com\","
+	    "\"rules\":[{\"method\":\"POST\",\"path\":\"/v1/chat/completions\","
+	    "\"action\":\"allow\"},{\"method\":\"DELETE\",\"path\":"
+	    "\"/v1/admin/*\",\"action\":\"deny\"}],\"default\":\"deny\","
+	    "\"credentials\":[{\"header\":\"Authorization\",\"value\":"
+	    "\"Bearer ${secret:openai}\"},\"X-Org: ${secret:org}\"]}]}", 0,
+	    NULL },
+	{ "endpoints not array", "{\"endpoints\":{}}", API_INVALID_ARGUMENT,
+	    "endpoints: want an array of {host, rules?, default?, "
+	    "credentials?}, got an object" },
+	{ "endpoints entry not object", "{\"endpoints\":[\"a.com\"]}",
+	    API_INVALID_ARGUMENT, "endpoints[0]: want an object" },
+	{ "endpoints unknown field", "{\"endpoints\":[{\"host\":\"a.com\","
+	    "\"rule\":[]}]}", API_INVALID_ARGUMENT, "endpoints[0]: unknown "
+	    "field 'rule' (known: host, rules, default, credentials)" },
+	{ "endpoints host missing", "{\"endpoints\":[{\"rules\":[]}]}",
+	    API_INVALID_ARGUMENT, "endpoints[0].host: missing" },
+	{ "endpoints host not string", "{\"endpoints\":[{\"host\":1}]}",
+	    API_INVALID_ARGUMENT, "endpoints[0].host: want a string, got an "
+	    "integer" },
+	{ "endpoints rules not array", "{\"endpoints\":[{\"host\":\"a.com\","
+	    "\"rules\":{}}]}", API_INVALID_ARGUMENT, "endpoints[0].rules: want "
+	    "an array, got an object" },
+	{ "endpoints rule not object", "{\"endpoints\":[{\"host\":\"a.com\","
+	    "\"rules\":[\"allow GET /\"]}]}", API_INVALID_ARGUMENT,
+	    "endpoints[0].rules[0]: want an object {method, path, action}" },
+	{ "endpoints rule method type", "{\"endpoints\":[{\"host\":\"a.com\","
+	    "\"rules\":[{\"method\":1,\"path\":\"/\",\"action\":\"allow\"}]}]}",
+	    API_INVALID_ARGUMENT, "endpoints[0].rules[0].method: want a "
+	    "string, got an integer" },
+	{ "endpoints rule unknown", "{\"endpoints\":[{\"host\":\"a.com\","
+	    "\"rules\":[{\"verb\":\"GET\"}]}]}", API_INVALID_ARGUMENT,
+	    "endpoints[0].rules[0]: unknown field 'verb'" },
+	{ "endpoints bad path (compile)", "{\"endpoints\":[{\"host\":"
+	    "\"a.com\",\"rules\":[{\"method\":\"GET\",\"path\":\"/v1/*x\","
+	    "\"action\":\"allow\"}]}]}", API_INVALID_ARGUMENT,
+	    "endpoints[0].rules[0].path '/v1/*x'" },
+	{ "endpoints wildcard host (compile)", "{\"endpoints\":[{\"host\":"
+	    "\"*.a.com\"}]}", API_INVALID_ARGUMENT, "endpoints[0].host" },
+	{ "endpoints cred not object", "{\"endpoints\":[{\"host\":\"a.com\","
+	    "\"credentials\":[1]}]}", API_INVALID_ARGUMENT,
+	    "endpoints[0].credentials[0]: want {header, value} or a string" },
+	{ "endpoints cred value missing", "{\"endpoints\":[{\"host\":"
+	    "\"a.com\",\"credentials\":[{\"header\":\"X\"}]}]}",
+	    API_INVALID_ARGUMENT, "endpoints[0].credentials[0].value: missing" },
+	{ "endpoints bad template (compile)", "{\"endpoints\":[{\"host\":"
+	    "\"a.com\",\"credentials\":[\"X: $x\"]}]}", API_INVALID_ARGUMENT,
+	    "endpoints[0].credentials[0]" },
+	{ "endpoints duplicate host", "{\"endpoints\":[{\"host\":\"a.com\"},"
+	    "{\"host\":\"A.com.\"}]}", API_INVALID_ARGUMENT,
+	    "endpoints[1].host 'a.com': port 443 already has an entry" },
 };
 
 static void
@@ -169,7 +243,8 @@ t_create(const struct body_case *c)
 	T_CHECK(strstr(e.ap_msg, c->want) != NULL, "message '%s', want '%s'",
 	    e.ap_msg, c->want);
 	T_CHECK(cr.cr_id == NULL && cr.cr_env == NULL &&
-	    cr.cr_net.an_allow == NULL, "left allocated on failure");
+	    cr.cr_net.an_allow == NULL && cr.cr_endpoints == NULL &&
+	    cr.cr_endpoints_json == NULL, "left allocated on failure");
 }
 
 static void
@@ -195,6 +270,30 @@ t_create_fields(void)
 	    "rules %zu/%zu", cr.cr_net.an_nallow, cr.cr_net.an_ndeny);
 	if (cr.cr_net.an_nallow == 2)
 		T_STREQ(cr.cr_net.an_allow[1], "b.com");
+	api_create_free(&cr);
+
+	/* Endpoints: compiled, and kept as given (templates, not values). */
+	b = "{\"endpoints\":[{\"host\":\"API.example.com:8443\",\"credentials\":"
+	    "[\"Authorization: Bearer ${secret:k1}\"],\"rules\":[{\"method\":"
+	    "\"get\",\"path\":\"/v1/*\",\"action\":\"allow\"}]}]}";
+	T_CHECK(api_create_parse(b, strlen(b), &cr, &e) == 0, "%s", e.ap_msg);
+	T_CHECK(cr.cr_endpoints != NULL && endpoints_count(cr.cr_endpoints) ==
+	    1, "compiled");
+	if (cr.cr_endpoints != NULL) {
+		T_STREQ(ep_host_name(endpoints_get(cr.cr_endpoints, 0)),
+		    "api.example.com");
+		T_CHECK(ep_host_port(endpoints_get(cr.cr_endpoints, 0)) == 8443,
+		    "port");
+		T_STREQ(endpoints_secret(cr.cr_endpoints, 0), "k1");
+	}
+	T_CHECK(cr.cr_endpoints_json != NULL && strstr(cr.cr_endpoints_json,
+	    "\"API.example.com:8443\"") != NULL && strstr(cr.cr_endpoints_json,
+	    "${secret:k1}") != NULL, "as given: %s", cr.cr_endpoints_json ?
+	    cr.cr_endpoints_json : "(null)");
+	api_create_free(&cr);
+	T_CHECK(api_create_parse("{\"endpoints\":[]}", 16, &cr, &e) == 0 &&
+	    cr.cr_endpoints == NULL && cr.cr_endpoints_json == NULL,
+	    "empty is none");
 	api_create_free(&cr);
 
 	/* Neither kind: not set (the daemon applies "unrestricted"). */
@@ -395,6 +494,38 @@ t_content_type(void)
 	    "latin1");
 	T_CHECK(!api_content_type_ok("application/x-www-form-urlencoded"),
 	    "form");
+	T_CHECK(api_raw_type_ok("application/octet-stream"), "raw");
+	T_CHECK(api_raw_type_ok(" Text/Plain; charset=utf-8"), "raw text");
+	T_CHECK(!api_raw_type_ok(NULL), "raw missing");
+	T_CHECK(!api_raw_type_ok("application/json"), "raw json");
+	T_CHECK(!api_raw_type_ok("application/x-www-form-urlencoded"),
+	    "raw form");
+	T_CHECK(!api_raw_type_ok("text/plainx"), "raw suffix");
+}
+
+static void
+t_endpoints_compile(void)
+{
+	struct endpoints	*eps;
+	struct api_error	 e;
+	const char		*t;
+
+	t = "[{\"host\":\"a.com\",\"rules\":[{\"method\":\"GET\",\"path\":"
+	    "\"/x\",\"action\":\"allow\"}]}]";
+	T_CHECK(api_endpoints_compile(t, strlen(t), &eps, &e) == 0 &&
+	    eps != NULL && endpoints_count(eps) == 1, "%s", e.ap_msg);
+	endpoints_free(eps);
+	T_CHECK(api_endpoints_compile("[]", 2, &eps, &e) == 0 && eps == NULL,
+	    "empty");
+	T_CHECK(api_endpoints_compile("[", 1, &eps, &e) == -1 &&
+	    e.ap_code == API_INVALID_JSON && eps == NULL &&
+	    strstr(e.ap_msg, "endpoints: invalid JSON at line 1") != NULL,
+	    "%s", e.ap_msg);
+	T_CHECK(api_endpoints_compile("{}", 2, &eps, &e) == -1 &&
+	    e.ap_code == API_INVALID_ARGUMENT, "%s", e.ap_msg);
+	t = "[{\"host\":\"a.com\",\"default\":\"maybe\"}]";
+	T_CHECK(api_endpoints_compile(t, strlen(t), &eps, &e) == -1 &&
+	    strstr(e.ap_msg, "endpoints[0].default") != NULL, "%s", e.ap_msg);
 }
 
 static void
@@ -498,6 +629,30 @@ t_record(void)
 		T_STREQ(back.rc_profile, "claude-code");
 	api_record_free(&back);
 	free(s);
+
+	/* Endpoints: kept as text, absent when none (older records too). */
+	r.rc_endpoints = (char *)"[{\"host\":\"a.com\",\"credentials\":"
+	    "[\"X: ${secret:k}\"]}]";
+	s = api_record_dump(&r);
+	T_CHECK(s != NULL && api_record_parse(s, strlen(s), "rec", &back,
+	    &e) == 0, "endpoints round trip");
+	if (s != NULL)
+		T_STREQ(back.rc_endpoints, r.rc_endpoints);
+	api_record_free(&back);
+	free(s);
+	r.rc_endpoints = NULL;
+	s = api_record_dump(&r);
+	T_CHECK(s != NULL && strstr(s, "endpoints") == NULL &&
+	    api_record_parse(s, strlen(s), "rec", &back, &e) == 0 &&
+	    back.rc_endpoints == NULL, "no endpoints");
+	api_record_free(&back);
+	free(s);
+	t = "{\"version\":1,\"id\":\"a\",\"image\":\"h\",\"slot\":0,\"profile\":"
+	    "null,\"allow\":[],\"deny\":[],\"dnsFlags\":0,\"createdMs\":0,"
+	    "\"expiresMs\":0,\"endpoints\":{}}";
+	T_CHECK(api_record_parse(t, strlen(t), "f", &back, &e) == -1 &&
+	    strstr(e.msg, "endpoints") != NULL, "endpoints not an array: %s",
+	    e.msg);
 
 	T_CHECK(api_record_parse("{\"version\":2}", 13, "f.json", &back,
 	    &e) == -1 && strstr(e.msg, "f.json") != NULL, "bad version: %s",
@@ -824,6 +979,7 @@ main(void)
 	T_RUN(t_exec_fields(), "exec body: fields");
 	T_RUN(t_audit_params(), "audit query parameters");
 	T_RUN(t_content_type(), "content types");
+	T_RUN(t_endpoints_compile(), "endpoints: from JSON text");
 	T_RUN(t_utf8(), "output cleaned to UTF-8");
 	T_RUN(t_token(), "token compare");
 	T_RUN(t_record(), "state records");
