@@ -121,6 +121,50 @@ assert rows[4]["last_ns"] >= rows[4]["time_ns"]
 else fail "audit --json: count and last_ns of a summary" "$(tail -n 1 "$TMP/py")"
 fi
 
+# Requests on intercepted connections, and one event for N attempts.
+RDB=$TMP/r.db
+"$AT" emit "$RDB" sandbox=rq kind=request name=api.example source=sni \
+    method=DELETE path="/v1/admin/u${ESC}x" rule='deny DELETE /v1/admin/*' \
+    reason='denied by an endpoint rule' ago=2s &&
+"$AT" emit "$RDB" sandbox=rq kind=close verdict=allowed requests=12 \
+    rule=api.example name=api.example source=sni reason=closed ago=1s &&
+"$AT" emit "$RDB" sandbox=rq attempts=7 reason='rate limit' ||
+    fail "audit: requests setup" "audittool emit failed"
+run audit --db "$RDB"
+line=$(printf '%s\n' "$out" | awk 'NR == 2')
+case $line in
+*"api.example "*" blocked "*"deny DELETE /v1/admin/*  DELETE /v1/admin/u\x1bx: denied by an endpoint rule")
+	pass "audit: a request line shows METHOD path and rule" ;;
+*) fail "audit: a request line shows METHOD path and rule" "$line" ;;
+esac
+case $(printf '%s\n' "$out" | awk 'NR == 3') in
+*"closed [intercepted, 12 requests]") pass "audit: an intercepted close shows its requests" ;;
+*) fail "audit: an intercepted close shows its requests" "$out" ;;
+esac
+case $(printf '%s\n' "$out" | awk 'NR == 4') in
+*"[7 events] rate limit") pass "audit: one event for 7 attempts shows its count" ;;
+*) fail "audit: one event for 7 attempts shows its count" "$out" ;;
+esac
+run audit --db "$RDB" --json
+if printf '%s\n' "$out" | python3 -c '
+import json, sys
+r, c, n = [json.loads(l) for l in sys.stdin]
+assert list(r)[-3:] == ["reason", "method", "path"], list(r)
+assert (r["event"], r["verdict"], r["method"], r["path"], r["rule"]) == \
+    ("request", "blocked", "DELETE", "/v1/admin/u\x1bx",
+    "deny DELETE /v1/admin/*"), r
+assert list(c)[-2:] == ["requests", "intercepted"], list(c)
+assert c["requests"] == 12 and c["intercepted"] is True, c
+assert n["count"] == 7 and "last_ns" not in n and "method" not in n, n
+' 2>"$TMP/py"; then pass "audit --json: request, intercepted close, emitter count"
+else fail "audit --json: request, intercepted close, emitter count" "$(tail -n 1 "$TMP/py")"
+fi
+run audit --db "$RDB" --json --verdict blocked
+case $(printf '%s\n' "$out" | head -n 1) in
+*'"event":"request"'*) pass "audit --verdict blocked: denied requests" ;;
+*) fail "audit --verdict blocked: denied requests" "$out" ;;
+esac
+
 # Usage errors: exit 2, the flag named and why.
 status "audit --since 10x" 2 "--since '10x': unknown unit 'x'" \
     audit --db "$DB" --since 10x

@@ -16,10 +16,12 @@
  *   audittool metrics                    emits one event of each kind and
  *                                        prints the Prometheus text
  *
- * KEY=VALUE sets a field of the events: sandbox, kind (connect, close, dns),
- * proto, verdict (blocked, allowed), src, dst (ADDR:PORT or [ADDR]:PORT),
- * name, source (none, sni, host, dns), rule, reason, qname, qtype, rcode,
- * up, down, ms, ago (a duration: the event's age), count (how many),
+ * KEY=VALUE sets a field of the events: sandbox, kind (connect, close, dns,
+ * request), proto, verdict (blocked, allowed), src, dst (ADDR:PORT or
+ * [ADDR]:PORT), name, source (none, sni, host, dns), rule, reason, qname,
+ * qtype, rcode, up, down, ms, method, path, requests (with it, the close
+ * is of an intercepted connection), attempts (ae_count: one event for N),
+ * ago (a duration: the event's age), count (how many events),
  * max_bytes, max_age (the store's config, a duration), queue (its
  * size), pause (emit: the writer takes nothing until all are emitted, so
  * that a small queue overflows into summaries).
@@ -147,7 +149,9 @@ parse_kv(int argc, char **argv, struct opts *o)
 			o->ev.ae_sandbox = v;
 		else if (strcmp(k, "kind") == 0)
 			o->ev.ae_kind = strcmp(v, "close") == 0 ? AUDIT_CLOSE :
-			    strcmp(v, "dns") == 0 ? AUDIT_DNS : AUDIT_CONNECT;
+			    strcmp(v, "dns") == 0 ? AUDIT_DNS :
+			    strcmp(v, "request") == 0 ? AUDIT_REQUEST :
+			    AUDIT_CONNECT;
 		else if (strcmp(k, "proto") == 0)
 			o->ev.ae_proto = strcmp(v, "udp") == 0 ? AUDIT_UDP :
 			    strcmp(v, "icmp") == 0 ? AUDIT_ICMP :
@@ -182,6 +186,17 @@ parse_kv(int argc, char **argv, struct opts *o)
 			o->ev.ae_bytes_down = strtoull(v, NULL, 10);
 		else if (strcmp(k, "ms") == 0)
 			o->ev.ae_duration_ms = strtoull(v, NULL, 10);
+		else if (strcmp(k, "method") == 0) {
+			o->ev.ae_method = v;
+			o->ev.ae_methodlen = strlen(v);
+		} else if (strcmp(k, "path") == 0) {
+			o->ev.ae_path = v;
+			o->ev.ae_pathlen = strlen(v);
+		} else if (strcmp(k, "requests") == 0) {
+			o->ev.ae_requests = strtoull(v, NULL, 10);
+			o->ev.ae_intercepted = 1;
+		} else if (strcmp(k, "attempts") == 0)
+			o->ev.ae_count = strtoull(v, NULL, 10);
 		else if (strcmp(k, "ago") == 0)
 			o->ev.ae_time_ns = now_ns() - duration(v);
 		else if (strcmp(k, "count") == 0)
