@@ -309,6 +309,15 @@ int
 api_call(const struct api_target *t, const char *method, const char *path,
     const char *body, size_t len, struct api_resp *r, struct ir_err *err)
 {
+	return api_call_body(t, method, path, "application/json", body, len,
+	    r, err);
+}
+
+int
+api_call_body(const struct api_target *t, const char *method,
+    const char *path, const char *ctype, const char *body, size_t len,
+    struct api_resp *r, struct ir_err *err)
+{
 	char		*head = NULL, *buf = NULL, *nb;
 	size_t		 cap = 0, used = 0;
 	ssize_t		 n;
@@ -319,12 +328,12 @@ api_call(const struct api_target *t, const char *method, const char *path,
 		return -1;
 	hl = asprintf(&head, "%s %s HTTP/1.1\r\nHost: %s\r\n"
 	    "User-Agent: isorun/" API_VERSION "\r\nAccept: application/json\r\n"
-	    "Connection: close\r\n%s%s%s%s%zu\r\n\r\n", method, path,
+	    "Connection: close\r\n%s%s%s%s%s%s%zu\r\n\r\n", method, path,
 	    t->at_socket ? "localhost" : t->at_host,
 	    t->at_token ? "Authorization: Bearer " : "",
 	    t->at_token ? t->at_token : "", t->at_token ? "\r\n" : "",
-	    body ? "Content-Type: application/json\r\nContent-Length: " :
-	    "Content-Length: ", body ? len : 0);
+	    body ? "Content-Type: " : "", body ? ctype : "",
+	    body ? "\r\nContent-Length: " : "Content-Length: ", body ? len : 0);
 	if (hl == -1) {
 		head = NULL;
 		err_set(err, ENOMEM, "out of memory");

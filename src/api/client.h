@@ -50,6 +50,10 @@ struct api_resp {
 int	api_call(const struct api_target *t, const char *method,
 	    const char *path, const char *body, size_t len,
 	    struct api_resp *r, struct ir_err *err);
+/* As api_call(), with a body of type `ctype` (a secret's raw value). */
+int	api_call_body(const struct api_target *t, const char *method,
+	    const char *path, const char *ctype, const char *body, size_t len,
+	    struct api_resp *r, struct ir_err *err);
 void	api_resp_free(struct api_resp *r);
 
 /*

@@ -101,6 +101,8 @@ int	cmd_inspect(int, char **);
 void	cmd_inspect_usage(FILE *);
 int	cmd_network(int, char **);
 void	cmd_network_usage(FILE *);
+int	cmd_secret(int, char **);
+void	cmd_secret_usage(FILE *);
 
 /* getopt_long() values of the options every daemon command takes. */
 #define CLI_OPT_SOCKET	0x100
@@ -130,6 +132,21 @@ const char	*cli_api_usage(void);
  */
 int	cli_api(const struct cli_api *ca, const char *cmd, const char *method,
 	    const char *path, struct json_t *body, struct json_t **out);
+
+/*
+ * As cli_api(), with `len` raw bytes as application/octet-stream (a
+ * secret's value) and no answer body kept; *status is the 2xx status.
+ */
+int	cli_api_raw(const struct cli_api *ca, const char *cmd,
+	    const char *method, const char *path, const char *body, size_t len,
+	    unsigned *status);
+
+/*
+ * The file of --endpoints FILE: its text (malloc'd, NUL-terminated),
+ * checked to be one JSON array (the create option's `endpoints`). Reports
+ * errors naming the file itself; returns NULL after that.
+ */
+char	*cli_endpoints_load(const char *cmd, const char *file, size_t *len);
 
 /* A sandbox id argument; reports a bad one as a usage error. */
 int	cli_id_check(const char *cmd, const char *id);

@@ -20,6 +20,7 @@ static const struct option opts[] = {
 	{ "env",	required_argument,	NULL, 'e' },
 	{ "timeout",	required_argument,	NULL, 't' },
 	{ "id",		required_argument,	NULL, 'I' },
+	{ "endpoints",	required_argument,	NULL, 'E' },
 	{ "help",	no_argument,		NULL, 'h' },
 	CLI_API_OPTIONS,
 	{ NULL, 0, NULL, 0 }
@@ -31,7 +32,8 @@ cmd_create_usage(FILE *f)
 	fprintf(f, "usage: isorun create [--image IMAGE] [--profile NAME | "
 	    "--allow RULE... --deny RULE...]\n"
 	    "                     [--env K=V]... [--timeout SECONDS] [--id ID] "
-	    "[--json]\n\n"
+	    "[--json]\n"
+	    "                     [--endpoints FILE.json]\n\n"
 	    "Creates a sandbox in isorund and prints its id. It lives until "
 	    "'isorun destroy'\n(or its --timeout), across isorund restarts.\n\n"
 	    "  --image IMAGE       host (default), a rootfs directory, or an "
@@ -47,6 +49,12 @@ cmd_create_usage(FILE *f)
 	    "  --env K=V           an environment variable of every exec\n"
 	    "  --timeout SECONDS   destroy the sandbox after this long\n"
 	    "  --id ID             its id (default: sb- and 12 hex digits)\n"
+	    "  --endpoints FILE    endpoint rules and credentials per host: a "
+	    "JSON array of\n"
+	    "                      {host, rules, default, credentials} "
+	    "(docs/endpoints.md);\n"
+	    "                      their secrets must be set ('isorun secret "
+	    "set')\n"
 	    "%s", cli_api_usage());
 }
 
@@ -56,11 +64,12 @@ cmd_create(int argc, char **argv)
 	struct cli_api		 ca;
 	struct cli_policy_src	 ps;
 	const char		**allow = NULL, **deny = NULL, **env = NULL;
-	const char		*image = NULL, *id = NULL;
+	const char		*image = NULL, *id = NULL, *epfile = NULL;
 	size_t			 nallow = 0, ndeny = 0, nenv = 0;
 	json_t			*body = NULL, *out = NULL, *e;
 	unsigned long		 timeout = 0;
-	char			*end;
+	char			*end, *eptext = NULL;
+	size_t			 eplen;
 	int			 c, rc = CLI_USAGE;
 
 	memset(&ca, 0, sizeof(ca));
@@ -106,6 +115,7 @@ cmd_create(int argc, char **argv)
 			rc = CLI_USAGE;
 			id = optarg;
 			break;
+		case 'E': epfile = optarg; break;
 		case 'h':
 			cmd_create_usage(stdout);
 			rc = CLI_OK;
@@ -147,6 +157,13 @@ cmd_create(int argc, char **argv)
 	if (timeout > 0)
 		json_object_set_new(body, "timeoutMs",
 		    json_integer((json_int_t)timeout * 1000));
+	if (epfile != NULL) {
+		if ((eptext = cli_endpoints_load("create", epfile, &eplen)) ==
+		    NULL)
+			goto out;
+		json_object_set_new(body, "endpoints", json_loadb(eptext, eplen,
+		    0, NULL));
+	}
 	rc = cli_api(&ca, "create", "POST", "/v1/sandboxes", body, &out);
 	body = NULL;
 	if (rc != CLI_OK)
@@ -161,5 +178,6 @@ out:
 	free(allow);
 	free(deny);
 	free(env);
+	free(eptext);
 	return rc;
 }

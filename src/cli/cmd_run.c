@@ -36,6 +36,9 @@ struct run {
 	const char		*dns_servers;
 	const char		*state_dir;
 	const char		*ca_file;
+	const char		*endpoints;	/* --endpoints FILE */
+	char			*ep_text;	/* its JSON array */
+	size_t			 ep_len;
 	struct { const char **v; size_t n; } allow, deny, env;
 	int			 have_network;
 	unsigned		 timeout_s;
@@ -59,6 +62,7 @@ static const struct option run_opts[] = {
 	{ "state-dir",		required_argument,	NULL, 'S' },
 	{ "ca-file",		required_argument,	NULL, 'C' },
 	{ "embedded",		no_argument,		NULL, 'E' },
+	{ "endpoints",		required_argument,	NULL, 'X' },
 	CLI_API_OPTIONS,
 	{ "help",		no_argument,		NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
@@ -72,8 +76,9 @@ cmd_run_usage(FILE *f)
 	    "--deny RULE...]\n"
 	    "                  [--env K=V]... [--timeout SECONDS] "
 	    "[--dns-server ADDRS]\n"
-	    "                  [--audit quiet|blocked|all|json] -- COMMAND "
-	    "[ARG]...\n\n"
+	    "                  [--audit quiet|blocked|all|json] "
+	    "[--endpoints FILE.json]\n"
+	    "                  -- COMMAND [ARG]...\n\n"
 	    "Runs COMMAND in a new sandbox whose network the policy decides, "
 	    "streams its\noutput and exits with its exit code. Needs root. "
 	    "Nothing is left afterwards.\nWhen isorund answers on its socket, "
@@ -98,7 +103,13 @@ cmd_run_usage(FILE *f)
 	    "  --audit MODE        decisions on stderr: quiet, blocked "
 	    "(default), all, json\n"
 	    "  --profiles-dir DIR  profile files (default %s)\n"
-	    "  --state-dir DIR     imported images (default %s)\n"
+	    "  --state-dir DIR     imported images, and with --endpoints the "
+	    "secrets and the\n"
+	    "                      runner's CA (default %s)\n"
+	    "  --endpoints FILE    endpoint rules and credentials per host: a "
+	    "JSON array of\n"
+	    "                      {host, rules, default, credentials} "
+	    "(docs/endpoints.md)\n"
 	    "  --ca-file FILE      PEM certificates the sandbox trusts besides "
 	    "the host's\n"
 	    "  --embedded          never use a running isorund\n"
@@ -291,6 +302,7 @@ run_parse(struct run *r, int argc, char **argv)
 		case 'P': r->profiles_dir = optarg; r->embedded = 1; break;
 		case 'S': r->state_dir = optarg; r->embedded = 1; break;
 		case 'C': r->ca_file = optarg; r->embedded = 1; break;
+		case 'X': r->endpoints = optarg; break;
 		case 'h':
 			cmd_run_usage(stdout);
 			return -1;
@@ -373,6 +385,9 @@ run_daemon(struct run *r, char **cmdv, int cmdc)
 	}
 	if (r->image != NULL)
 		json_object_set_new(body, "image", json_string(r->image));
+	if (r->ep_text != NULL)
+		json_object_set_new(body, "endpoints", json_loadb(r->ep_text,
+		    r->ep_len, 0, NULL));
 	if (r->env.n > 0) {
 		if ((e = cli_env_json("run", r->env.v, r->env.n)) == NULL) {
 			json_decref(body);
@@ -437,6 +452,8 @@ cmd_run(int argc, char **argv)
 	struct sandbox_exec_req		 req;
 	struct sandbox_exec_result	 res;
 	struct policy			*pol = NULL;
+	struct endpoints		*eps = NULL;
+	struct api_error		 ae;
 	struct ir_err			 err;
 	struct sigaction		 sa;
 	char				 source[256], name[GW_NAME_MAX + 1];
@@ -449,6 +466,11 @@ cmd_run(int argc, char **argv)
 	memset(&res, 0, sizeof(res));
 	if ((rc_exit = run_parse(&r, argc, argv)) != CLI_OK) {
 		rc_exit = rc_exit == -1 ? CLI_OK : rc_exit;
+		goto done;
+	}
+	if (r.endpoints != NULL && (r.ep_text = cli_endpoints_load("run",
+	    r.endpoints, &r.ep_len)) == NULL) {
+		rc_exit = CLI_USAGE;
 		goto done;
 	}
 	if (!r.embedded && daemon_answers(&r)) {
@@ -472,8 +494,16 @@ cmd_run(int argc, char **argv)
 		rc_exit = CLI_FAIL;
 		goto done;
 	}
+	if (r.ep_text != NULL && api_endpoints_compile(r.ep_text, r.ep_len,
+	    &eps, &ae) == -1) {
+		cli_warnx("run: --endpoints %s: %s", r.endpoints, ae.ap_msg);
+		rc_exit = CLI_USAGE;
+		goto done;
+	}
 	runner_config_default(&rc);
-	rc.rc_paths.sp_state_dir = r.state_dir;
+	/* The secrets and the CA live in the state dir: only asked for. */
+	rc.rc_paths.sp_state_dir = r.state_dir != NULL || eps == NULL ?
+	    r.state_dir : SB_STATE_DIR;
 	purge_stale(&rc.rc_paths);
 	snprintf(name, sizeof(name), "ir%ld", (long)getpid());
 	snprintf(id, sizeof(id), "run-%ld", (long)getpid());
@@ -494,6 +524,7 @@ cmd_run(int argc, char **argv)
 	spec.rs_policy = pol;
 	spec.rs_dns_flags = dns_flags;
 	spec.rs_lifeline = 1;
+	spec.rs_endpoints = eps;
 	if ((sb = runner_sandbox_create(rn, &spec, &err)) == NULL) {
 		cli_warnx("run: %s", err.msg);
 		rc_exit = err.code == 0 ? CLI_USAGE : CLI_FAIL;
@@ -530,6 +561,8 @@ done:
 	runner_stop(rn);
 	audit_set_sink(NULL, NULL);
 	policy_free(pol);
+	endpoints_free(eps);
+	free(r.ep_text);
 	free(r.allow.v);
 	free(r.deny.v);
 	free(r.env.v);

@@ -14,14 +14,58 @@
 
 #include "../api/client.h"
 
+/* One request; on a 2xx answer `r` holds it (api_resp_free()). */
+static int
+call(const struct cli_api *ca, const char *cmd, const char *method,
+    const char *path, const char *ctype, const char *body, size_t len,
+    struct api_resp *r)
+{
+	struct api_target	 t;
+	struct api_error	 e;
+	struct ir_err		 err;
+	int			 rc;
+
+	if (api_target_env(&t, ca->ca_socket, ca->ca_url, &err) == -1) {
+		cli_warnx("%s: %s", cmd, err.msg);
+		return CLI_USAGE;
+	}
+	rc = api_call_body(&t, method, path, ctype, body, len, r, &err);
+	api_target_free(&t);
+	if (rc == -1) {
+		cli_warnx("%s: %s", cmd, err.msg);
+		return CLI_FAIL;
+	}
+	if (r->rs_status < 200 || r->rs_status > 299) {
+		api_resp_error(r, &e);
+		cli_warnx("%s: %s", cmd, e.ap_msg);
+		rc = r->rs_status >= 400 && r->rs_status < 500 ? CLI_USAGE :
+		    CLI_FAIL;
+		api_resp_free(r);
+		return rc;
+	}
+	return CLI_OK;
+}
+
+int
+cli_api_raw(const struct cli_api *ca, const char *cmd, const char *method,
+    const char *path, const char *body, size_t len, unsigned *status)
+{
+	struct api_resp	 r;
+	int		 rc;
+
+	if ((rc = call(ca, cmd, method, path, "application/octet-stream",
+	    body, len, &r)) != CLI_OK)
+		return rc;
+	*status = r.rs_status;
+	api_resp_free(&r);
+	return CLI_OK;
+}
+
 int
 cli_api(const struct cli_api *ca, const char *cmd, const char *method,
     const char *path, json_t *body, json_t **out)
 {
-	struct api_target	 t;
 	struct api_resp		 r;
-	struct api_error	 e;
-	struct ir_err		 err;
 	json_error_t		 je;
 	char			*text = NULL;
 	int			 rc;
@@ -34,27 +78,11 @@ cli_api(const struct cli_api *ca, const char *cmd, const char *method,
 		return CLI_FAIL;
 	}
 	json_decref(body);
-	if (api_target_env(&t, ca->ca_socket, ca->ca_url, &err) == -1) {
-		free(text);
-		cli_warnx("%s: %s", cmd, err.msg);
-		return CLI_USAGE;
-	}
-	rc = api_call(&t, method, path, text, text ? strlen(text) : 0, &r,
-	    &err);
+	rc = call(ca, cmd, method, path, "application/json", text,
+	    text ? strlen(text) : 0, &r);
 	free(text);
-	api_target_free(&t);
-	if (rc == -1) {
-		cli_warnx("%s: %s", cmd, err.msg);
-		return CLI_FAIL;
-	}
-	if (r.rs_status < 200 || r.rs_status > 299) {
-		api_resp_error(&r, &e);
-		cli_warnx("%s: %s", cmd, e.ap_msg);
-		rc = r.rs_status >= 400 && r.rs_status < 500 ? CLI_USAGE :
-		    CLI_FAIL;
-		api_resp_free(&r);
+	if (rc != CLI_OK)
 		return rc;
-	}
 	if (out != NULL && r.rs_len > 0 &&
 	    (*out = json_loadb(r.rs_body, r.rs_len, 0, &je)) == NULL) {
 		cli_warnx("%s: isorund answered something that is not JSON: %s",

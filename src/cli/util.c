@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "../common/file.h"
 #include "../dns/dns.h"
 #include "../policy/policy.h"
 #include "../profiles/profiles.h"
@@ -149,4 +150,32 @@ cli_json_print(struct json_t *v)
 	}
 	json_decref(v);
 	return rc;
+}
+
+char *
+cli_endpoints_load(const char *cmd, const char *file, size_t *len)
+{
+	struct ir_err	 e;
+	json_error_t	 je;
+	json_t		*j;
+	char		*text;
+
+	if ((text = ir_read_file(file, 1 << 20, len, &e)) == NULL) {
+		cli_warnx("%s: --endpoints %s", cmd, e.msg);
+		return NULL;
+	}
+	if ((j = json_loadb(text, *len, JSON_REJECT_DUPLICATES, &je)) ==
+	    NULL || !json_is_array(j)) {
+		if (j == NULL)
+			cli_warnx("%s: --endpoints %s:%d:%d: %s", cmd, file,
+			    je.line, je.column, je.text);
+		else
+			cli_warnx("%s: --endpoints %s: want a JSON array of "
+			    "{host, rules, default, credentials}", cmd, file);
+		json_decref(j);
+		free(text);
+		return NULL;
+	}
+	json_decref(j);
+	return text;
 }
