@@ -4,8 +4,9 @@
  * Emitters copy the event outside the lock and hold the lock only to store
  * a pointer or bump a summary. When the queue is full, events are folded
  * into summaries keyed by (sandbox, verdict, kind, proto, rule, dst
- * address, or the host for requests); past ac_summary_max of those, by (sandbox, verdict, kind,
- * proto); past AQ_COARSE_MAX of those, or when memory runs out, into one
+ * address, or the host for requests); past ac_summary_max of those, by
+ * (sandbox, verdict, kind, proto); past AQ_COARSE_MAX of those, or when
+ * memory runs out, into one
  * of the AQ_NSPARE preallocated records keyed by (verdict, kind, proto).
  * So every event is counted somewhere, and memory stays bounded.
  */

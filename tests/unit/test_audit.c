@@ -1147,6 +1147,23 @@ test_migration(void)
 		audit_store_close();
 	db_remove(path);
 
+	/* a migration that fails (the column is there already): refused
+	   with SQLite's word, rolled back */
+	db_path(path, sizeof(path), "v1bad.db");
+	snprintf(sql, sizeof(sql), "%sALTER TABLE events ADD COLUMN path "
+	    "BLOB;", schema_v1);
+	T_CHECK(sql_run(path, sql) == 0, "schema 1 with path");
+	T_CHECK(audit_store_open(path, NULL, &err) == -1 &&
+	    strstr(err.msg, "migration from schema 1") != NULL &&
+	    strstr(err.msg, "duplicate column name: path") != NULL,
+	    "store: %s", err.msg);
+	d = audit_db_open(path, &err);
+	T_CHECK(d != NULL, "still schema 1: %s", err.msg);
+	audit_db_close(d);
+	T_CHECK(sql_run(path, "SELECT method FROM events") == -1,
+	    "the migration was not rolled back");
+	db_remove(path);
+
 	/* a newer schema: refused, and left as it is */
 	db_path(path, sizeof(path), "v3.db");
 	T_CHECK(sql_run(path, "CREATE TABLE events (id INTEGER);"
