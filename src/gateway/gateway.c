@@ -35,6 +35,8 @@ gateway_config_default(struct gateway_config *c)
 	c->gc_tcp_port = 15001;
 	c->gc_udp_port = 15002;
 	c->gc_dns_port = 15053;
+	c->gc_conn_rate = GW_CONN_RATE;
+	c->gc_conn_burst = GW_CONN_BURST;
 }
 
 static int
@@ -216,6 +218,8 @@ gw_new(const struct gateway_config *c, struct ir_err *err)
 	gw->gw_tcp_port = c->gc_tcp_port;
 	gw->gw_udp_port = c->gc_udp_port;
 	gw->gw_dns_port = c->gc_dns_port;
+	gw->gw_conn_rate = c->gc_conn_rate;
+	gw->gw_conn_burst = c->gc_conn_burst;
 	if (pool_parse(c->gc_pool4, AF_INET, 30, &gw->gw_pool4, &gw->gw_plen4,
 	    err) == -1 ||
 	    pool_parse(c->gc_pool6, AF_INET6, 64, &gw->gw_pool6, &gw->gw_plen6,
@@ -319,22 +323,77 @@ gateway_netns(const struct gateway *gw)
 	return gw->gw_netns;
 }
 
+/*
+ * The per-sandbox objects of the rate limits (docs/gateway.md): a limit and
+ * a counter for each of tcp and udp, and the map elements that point the
+ * veth at them. Objects first, then elements; deleted the other way round.
+ */
+static int
+sandbox_nft_limits(const struct gateway *gw, const char *ifn, int add,
+    char *cmd, size_t len)
+{
+	static const char *const proto[] = { "tcp", "udp" };
+	char	 burst[48] = "";
+	int	 n = 0, i, r;
+
+	if (gw->gw_conn_rate == 0)
+		return 0;
+	if (gw->gw_conn_burst > 0)
+		snprintf(burst, sizeof(burst), " burst %u packets",
+		    gw->gw_conn_burst);
+	for (i = 0; i < 2 && add; i++) {
+		r = snprintf(cmd + n, len - (size_t)n,
+		    "add limit inet " GW_NFT_TABLE " %s_limit_%s { rate over "
+		    "%u/second%s }\n"
+		    "add counter inet " GW_NFT_TABLE " %s_refused_%s\n"
+		    "add element inet " GW_NFT_TABLE " %s_limit { \"%s\" : "
+		    "\"%s_limit_%s\" }\n"
+		    "add element inet " GW_NFT_TABLE " %s_refused { \"%s\" : "
+		    "\"%s_refused_%s\" }\n", proto[i], ifn, gw->gw_conn_rate,
+		    burst, proto[i], ifn, proto[i], ifn, proto[i], ifn, proto[i],
+		    ifn, proto[i], ifn);
+		if (r < 0 || (size_t)r >= len - (size_t)n)
+			return -1;
+		n += r;
+	}
+	for (i = 0; i < 2 && !add; i++) {
+		r = snprintf(cmd + n, len - (size_t)n,
+		    "delete element inet " GW_NFT_TABLE " %s_limit { \"%s\" }\n"
+		    "delete element inet " GW_NFT_TABLE " %s_refused { \"%s\" }\n"
+		    "delete limit inet " GW_NFT_TABLE " %s_limit_%s\n"
+		    "delete counter inet " GW_NFT_TABLE " %s_refused_%s\n",
+		    proto[i], ifn, proto[i], ifn, proto[i], ifn, proto[i], ifn);
+		if (r < 0 || (size_t)r >= len - (size_t)n)
+			return -1;
+		n += r;
+	}
+	return n;
+}
+
 static int
 sandbox_nft(struct gateway *gw, const struct gw_sandbox_info *si, int add,
     struct ir_err *err)
 {
-	char	 cmd[512], a4[INET_ADDRSTRLEN], a6[INET6_ADDRSTRLEN];
+	char	 cmd[2048], a4[INET_ADDRSTRLEN], a6[INET6_ADDRSTRLEN];
 	const char *verb = add ? "add" : "delete";
+	int	 n;
 
 	inet_ntop(AF_INET, &si->si_addr4, a4, sizeof(a4));
 	inet_ntop(AF_INET6, &si->si_addr6, a6, sizeof(a6));
-	snprintf(cmd, sizeof(cmd),
+	/* The set elements go first on delete: from then on nothing of the
+	 * sandbox reaches the limits, so no refusal is left uncounted. */
+	n = snprintf(cmd, sizeof(cmd),
 	    "%s element inet " GW_NFT_TABLE " sb4 { \"%s\" . %s }\n"
 	    "%s element inet " GW_NFT_TABLE " sb6 { \"%s\" . %s }\n",
 	    verb, si->si_ifname, a4, verb, si->si_ifname, a6);
+	if (sandbox_nft_limits(gw, si->si_ifname, add, cmd + n,
+	    sizeof(cmd) - (size_t)n) == -1)
+		return err_set(err, ENAMETOOLONG, "sandbox %s: nft commands "
+		    "too long", si->si_ifname);
 	if (nft_exec(gw->gw_nft, cmd, err) == -1) {
-		err_prefix(err, "%s element \"%s\" . %s / %s in sets sb4/sb6",
-		    verb, si->si_ifname, a4, a6);
+		err_prefix(err, "%s element \"%s\" . %s / %s in sets sb4/sb6%s",
+		    verb, si->si_ifname, a4, a6, gw->gw_conn_rate > 0 ?
+		    " and its rate limits" : "");
 		return -1;
 	}
 	return 0;
@@ -556,6 +615,52 @@ gateway_sandbox_lookup(const struct gateway *gw, const struct sockaddr *sa)
 	int	 slot = gateway_slot_of(gw, sa);
 
 	return slot < 0 ? NULL : gw->gw_slots[slot];
+}
+
+void
+gateway_conn_limit(const struct gateway *gw, unsigned *rate, unsigned *burst)
+{
+	if (rate != NULL)
+		*rate = gw->gw_conn_rate;
+	if (burst != NULL)
+		*burst = gw->gw_conn_burst;
+}
+
+int
+gateway_refused(struct gateway *gw, struct gw_refused *out,
+    struct ir_err *err)
+{
+	char		*text = NULL, *line, *save = NULL, proto[4];
+	unsigned	 i, slot = 0;
+	unsigned long long v;
+	int		 want = -1;	/* 0 tcp, 1 udp: a "packets" line due */
+
+	for (i = 0; i < gw->gw_nslots; i++)
+		out[i].gr_tcp = out[i].gr_udp = GW_REFUSED_NONE;
+	if (gw->gw_conn_rate == 0)
+		return 0;
+	if (nft_query(gw->gw_nft, "list counters table inet " GW_NFT_TABLE,
+	    &text, err) == -1) {
+		err_prefix(err, "read the rate limits' counters");
+		return -1;
+	}
+	/* "counter tcp_refused_sb3 {" then "packets N bytes M" */
+	for (line = strtok_r(text, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		if (sscanf(line, " counter %3[a-z]_refused_sb%u {", proto,
+		    &slot) == 2 && slot < gw->gw_nslots &&
+		    (strcmp(proto, "tcp") == 0 || strcmp(proto, "udp") == 0))
+			want = proto[0] == 't' ? 0 : 1;
+		else if (want != -1 && sscanf(line, " packets %llu", &v) == 1) {
+			if (want == 0)
+				out[slot].gr_tcp = v;
+			else
+				out[slot].gr_udp = v;
+			want = -1;
+		}
+	}
+	free(text);
+	return 0;
 }
 
 unsigned

@@ -23,12 +23,16 @@
  * requests are delivered to the gateway itself, whose kernel ignores them,
  * for a raw socket of the runner (the ICMP relay); everything else, and
  * everything that finds no socket listening, is rejected at once (TCP reset
- * or ICMP administratively prohibited). Packets whose source is
+ * or ICMP administratively prohibited). New TCP connections and datagrams
+ * for the UDP relay above a per-sandbox rate (gc_conn_rate) are rejected
+ * the same way before they reach a socket, and counted per sandbox
+ * (gateway_refused()): the proxy turns the counts into audit events. Packets whose source is
  * not the sandbox's own address on its own veth are dropped. So when the
  * runner's sockets close (the runner died), sandboxes lose the network.
  *
  * Threads: a struct gateway is not locked; one thread at a time calls
- * gateway_* on it. The calling thread never changes namespace: work inside a
+ * gateway_* on it (but gateway_refused() and the slot functions below,
+ * from any thread). The calling thread never changes namespace: work inside a
  * namespace is done by a short-lived thread that enters it and exits, but
  * for nftables, run by one worker thread ("isorun-nft") that lives in the
  * gateway namespace as long as the gateway.
@@ -64,7 +68,26 @@ struct gateway_config {
 	uint16_t	 gc_tcp_port;	/* TPROXY port for TCP; default 15001 */
 	uint16_t	 gc_udp_port;	/* for UDP but DNS; default 15002 */
 	uint16_t	 gc_dns_port;	/* for UDP and TCP port 53; default 15053 */
+	unsigned	 gc_conn_rate;	/* per sandbox and second: new TCP
+					   connections, and datagrams that
+					   would reach the UDP relay's
+					   listener, each refused in the
+					   kernel above it; 0: no limit;
+					   default GW_CONN_RATE */
+	unsigned	 gc_conn_burst;	/* let through at once above the rate
+					   (nft's burst); default
+					   GW_CONN_BURST */
 };
+
+#define GW_CONN_RATE	1000
+#define GW_CONN_BURST	1000
+
+/* What the rate limits of one slot refused so far (nft counters). */
+struct gw_refused {
+	uint64_t	 gr_tcp;	/* TCP SYNs (connection attempts) */
+	uint64_t	 gr_udp;	/* datagrams */
+};
+#define GW_REFUSED_NONE	UINT64_MAX	/* the slot has no counter */
 
 /* What the rest of the runner needs to know about one sandbox's network. */
 struct gw_sandbox_info {
@@ -168,6 +191,21 @@ unsigned gateway_nslots(const struct gateway *gw);
 /* The listener ports of the ruleset (gc_tcp_port, ...); NULL to skip. */
 void	gateway_ports(const struct gateway *gw, uint16_t *tcp, uint16_t *udp,
 	    uint16_t *dns);
+
+/* The rate limit of the ruleset: gc_conn_rate and gc_conn_burst. */
+void	gateway_conn_limit(const struct gateway *gw, unsigned *rate,
+	    unsigned *burst);
+
+/*
+ * Reads the rate limits' counters of every slot into out[gateway_nslots()]:
+ * monotonic from gateway_sandbox_add() (or _adopt()) on, GW_REFUSED_NONE
+ * for a slot that holds no sandbox (or with no limit). One netlink dump,
+ * run by the nft worker; any thread may call it, at any time between
+ * gateway_create() and gateway_destroy() (nft commands are serialised).
+ * Returns 0 or -1.
+ */
+int	gateway_refused(struct gateway *gw, struct gw_refused *out,
+	    struct ir_err *err);
 
 /*
  * A socket(domain, type, protocol) created inside the gateway namespace, for

@@ -33,6 +33,7 @@ struct gateway {
 	struct rtnl		 gw_rtnl;	/* bound to the gateway */
 	struct gw_nft		*gw_nft;	/* its nft worker */
 	uint16_t		 gw_tcp_port, gw_udp_port, gw_dns_port;
+	unsigned		 gw_conn_rate, gw_conn_burst;
 	uint32_t		 gw_pool4;	/* host order */
 	uint8_t			 gw_plen4;
 	struct in6_addr		 gw_pool6;
@@ -116,8 +117,15 @@ int	rtnl_rule(struct rtnl *r, int add, int family, uint32_t mark,
  */
 struct gw_nft *nft_open(int nsfd, const char *nsname, struct ir_err *err);
 
-/* Runs nft commands `cmds` (one transaction) on the worker; 0 or -1. */
+/*
+ * Runs nft commands `cmds` (one transaction) on the worker; 0 or -1. Any
+ * thread: callers take turns.
+ */
 int	nft_exec(struct gw_nft *nf, const char *cmds, struct ir_err *err);
+
+/* As nft_exec(), and *out gets the output (malloc'd) on success. */
+int	nft_query(struct gw_nft *nf, const char *cmds, char **out,
+	    struct ir_err *err);
 
 void	nft_close(struct gw_nft *nf);
 

@@ -37,6 +37,17 @@
  * The dns chain ends in refuse too, never in the TCP/UDP proxies: with the
  * DNS listener gone, port 53 must not fall through to the generic proxy.
  *
+ * Rate limits: a SYN of a new connection above the sandbox's rate is reset
+ * here, before any socket sees it, and so is a datagram that would reach
+ * the UDP relay's listener (a new flow, or a blocked flow's, which has no
+ * socket of its own; a permitted flow's datagrams go to its connected
+ * socket and are not limited). One named limit and one named counter per
+ * sandbox, found through maps keyed by the veth: a slot with no elements
+ * (no sandbox, or no limit configured) is not limited. The SYN rule comes
+ * before the established-socket one, which a SYN to a listener's own port
+ * would match. The counters are what the proxy turns into audit events, so
+ * no refused attempt goes unrecorded.
+ *
  * input admits only tproxied packets (and NDP) from the veths: a mark cannot
  * come from a sandbox, as the veth clears skb->mark when a packet crosses
  * namespaces. Nothing is ever forwarded.
@@ -48,6 +59,18 @@ static const char ruleset_fmt[] =
 "	}\n"
 "	set sb6 {\n"
 "		type ifname . ipv6_addr\n"
+"	}\n"
+"	map tcp_limit {\n"
+"		type ifname : limit\n"
+"	}\n"
+"	map tcp_refused {\n"
+"		type ifname : counter\n"
+"	}\n"
+"	map udp_limit {\n"
+"		type ifname : limit\n"
+"	}\n"
+"	map udp_refused {\n"
+"		type ifname : counter\n"
 "	}\n"
 "	chain prerouting {\n"
 "		type filter hook prerouting priority mangle; policy drop;\n"
@@ -61,6 +84,9 @@ static const char ruleset_fmt[] =
 "	chain sandbox {\n"
 "		icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } "
 "ip6 hoplimit 255 accept\n"
+"		tcp flags & (fin | syn | rst | ack) == syn "
+"limit name iifname map @tcp_limit counter name iifname map @tcp_refused "
+"reject with tcp reset\n"
 "		meta l4proto tcp socket transparent 1 meta mark set %#x accept\n"
 "		meta pkttype != host counter drop\n"
 "		fib daddr type { broadcast, multicast, anycast } counter drop\n"
@@ -68,6 +94,11 @@ static const char ruleset_fmt[] =
 "		icmpv6 type echo-request meta mark set %#x accept\n"
 "		meta l4proto { tcp, udp } th dport 53 goto dns\n"
 "		meta l4proto tcp tproxy to :%u meta mark set %#x accept\n"
+"		meta l4proto udp socket transparent 1 socket wildcard 0 "
+"meta mark set %#x accept\n"
+"		meta l4proto udp limit name iifname map @udp_limit "
+"counter name iifname map @udp_refused "
+"reject with icmpx admin-prohibited\n"
 "		meta l4proto udp tproxy to :%u meta mark set %#x accept\n"
 "		goto refuse\n"
 "	}\n"
@@ -97,8 +128,8 @@ int
 gateway_ruleset(const struct gateway_config *c, char *buf, size_t len)
 {
 	return snprintf(buf, len, ruleset_fmt, GW_FWMARK, GW_FWMARK,
-	    GW_FWMARK, c->gc_tcp_port, GW_FWMARK, c->gc_udp_port, GW_FWMARK,
-	    c->gc_dns_port, GW_FWMARK, c->gc_dns_port, GW_FWMARK,
+	    GW_FWMARK, c->gc_tcp_port, GW_FWMARK, GW_FWMARK, c->gc_udp_port,
+	    GW_FWMARK, c->gc_dns_port, GW_FWMARK, c->gc_dns_port, GW_FWMARK,
 	    GW_FWMARK);
 }
 
@@ -135,6 +166,8 @@ struct gw_nft {
 	int		 nf_nsfd;
 	const char	*nf_nsname;
 	const char	*nf_cmds;	/* the job; NULL when none */
+	int		 nf_want_out;	/* the job's output is wanted */
+	char		*nf_out;	/* its output, malloc'd */
 	struct ir_err	 nf_err;
 	int		 nf_rc;
 	int		 nf_state;
@@ -147,12 +180,19 @@ nft_exec_job(struct nft_ctx *ctx, struct gw_nft *nf)
 {
 	char	 why[256];
 
+	const char	*out;
+
 	/* errno is not meaningful after libnftables: the text says why. */
 	nf->nf_rc = 0;
 	if (nft_run_cmd_from_buffer(ctx, nf->nf_cmds) != 0) {
 		nft_errline(nft_ctx_get_error_buffer(ctx), why, sizeof(why));
 		nf->nf_rc = err_set(&nf->nf_err, EINVAL, "nft: %s", why);
 	}
+	/* Reading the buffer also empties it for the next job. */
+	out = nft_ctx_get_output_buffer(ctx);
+	if (nf->nf_rc == 0 && nf->nf_want_out &&
+	    (nf->nf_out = strdup(out != NULL ? out : "")) == NULL)
+		nf->nf_rc = err_set(&nf->nf_err, ENOMEM, "nft: out of memory");
 }
 
 static void
@@ -251,25 +291,42 @@ fail:
 }
 
 int
-nft_exec(struct gw_nft *nf, const char *cmds, struct ir_err *err)
+nft_query(struct gw_nft *nf, const char *cmds, char **out,
+    struct ir_err *err)
 {
 	int	 rc;
 
 	pthread_mutex_lock(&nf->nf_mu);
+	/* Callers on several threads (a poll of the counters, a sandbox
+	 * added) take turns. */
+	while (nf->nf_state != NF_IDLE)
+		pthread_cond_wait(&nf->nf_cv, &nf->nf_mu);
 	nf->nf_cmds = cmds;
+	nf->nf_want_out = out != NULL;
+	nf->nf_out = NULL;
 	nf->nf_state = NF_JOB;
 	pthread_cond_broadcast(&nf->nf_cv);
 	while (nf->nf_state != NF_DONE)
 		pthread_cond_wait(&nf->nf_cv, &nf->nf_mu);
-	nf->nf_state = NF_IDLE;
 	nf->nf_cmds = NULL;
 	rc = nf->nf_rc;
 	if (rc == -1 && err != NULL)
 		*err = nf->nf_err;
+	if (out != NULL)
+		*out = nf->nf_out;
+	nf->nf_out = NULL;
+	nf->nf_state = NF_IDLE;
+	pthread_cond_broadcast(&nf->nf_cv);
 	pthread_mutex_unlock(&nf->nf_mu);
 	if (rc == -1)
 		err_prefix(err, "network namespace %s", nf->nf_nsname);
 	return rc;
+}
+
+int
+nft_exec(struct gw_nft *nf, const char *cmds, struct ir_err *err)
+{
+	return nft_query(nf, cmds, NULL, err);
 }
 
 void

@@ -17,6 +17,7 @@
 
 #include "../peek/icmp.h"
 #include "proxy_int.h"
+#include "ratelimit.h"
 
 void
 proxy_config_default(struct proxy_config *c)
@@ -302,6 +303,7 @@ static int
 loop_wait_ms(struct loop *lp)
 {
 	uint64_t	 next = UINT64_MAX;
+	int		 rl;
 
 	for (int i = 0; i < TL_N; i++) {
 		struct conn *c = TAILQ_FIRST(&lp->lp_timers[i].tl_q);
@@ -314,6 +316,10 @@ loop_wait_ms(struct loop *lp)
 		next = lp->lp_now + 1000;
 	if (lp->lp_accept_at != 0 && lp->lp_accept_at < next)
 		next = lp->lp_accept_at;
+	if (lp == &lp->lp_px->px_loops[0] &&
+	    (rl = px_rl_wait_ms(lp->lp_px->px_rl, lp->lp_now)) >= 0 &&
+	    lp->lp_now + (uint64_t)rl < next)
+		next = lp->lp_now + (uint64_t)rl;
 	if (next == UINT64_MAX)
 		return -1;
 	return next <= lp->lp_now ? 0 : (int)(next - lp->lp_now);
@@ -370,6 +376,8 @@ loop_main(void *arg)
 			icmp_sandbox_changed(lp);
 		}
 		loop_expire(lp);
+		if (lp == &px->px_loops[0])
+			px_rl_poll(px, lp->lp_now);
 		if (lp->lp_accept_at != 0 && lp->lp_accept_at <= lp->lp_now)
 			tcp_accept_resume(lp);
 		tcp_reap(lp);
@@ -463,6 +471,7 @@ proxy_free(struct proxy *px)
 {
 	for (unsigned i = 0; i < px->px_nloops; i++)
 		loop_fini(&px->px_loops[i]);
+	px_rl_free(px->px_rl);
 	for (unsigned i = 0; i < px->px_nslots; i++) {
 		policy_free(px->px_sb[i].ps_pol);
 		endpoints_free(px->px_sb[i].ps_eps);
@@ -517,6 +526,10 @@ proxy_start(struct gateway *gw, const struct proxy_config *c,
 	}
 	for (unsigned i = 0; i < px->px_nslots; i++)
 		pthread_mutex_init(&px->px_sb[i].ps_lock, NULL);
+	if ((px->px_rl = px_rl_new(px, err)) == NULL) {
+		proxy_free(px);
+		return NULL;
+	}
 	if ((px->px_nloops = c->pc_threads) == 0) {
 		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 		px->px_nloops = ncpu < 1 ? 1 : ncpu > 64 ? 64 : (unsigned)ncpu;
@@ -568,6 +581,7 @@ proxy_stop(struct proxy *px)
 		loop_wake(&px->px_loops[i]);
 	for (unsigned i = 0; i < px->px_nloops; i++)
 		pthread_join(px->px_loops[i].lp_thread, NULL);
+	px_rl_poll(px, UINT64_MAX);	/* what the last second refused */
 	proxy_free(px);
 }
 
@@ -625,6 +639,7 @@ proxy_sandbox_clear(struct proxy *px, unsigned slot)
 	if (slot >= px->px_nslots)
 		return;
 	sb = &px->px_sb[slot];
+	px_rl_clear_begin(px, slot);
 	pthread_mutex_lock(&sb->ps_lock);
 	old = sb->ps_pol;
 	oldeps = sb->ps_eps;
@@ -633,6 +648,7 @@ proxy_sandbox_clear(struct proxy *px, unsigned slot)
 	sb->ps_id[0] = '\0';
 	sb->ps_gen++;
 	pthread_mutex_unlock(&sb->ps_lock);
+	px_rl_clear_end(px);
 	policy_free(old);
 	endpoints_free(oldeps);
 	if (old != NULL)

@@ -64,6 +64,7 @@ struct flow;
 LIST_HEAD(flowlist, flow);
 struct icmp_relay;
 struct px_ratelimit;
+struct px_ratelimit;
 
 struct loop {
 	struct proxy	*lp_px;
@@ -101,6 +102,7 @@ struct proxy {
 						   "out of descriptors" line */
 	unsigned		 px_gen;	/* atomic: sandbox changes */
 	struct proxy_stats	 px_stats;	/* atomic counters */
+	struct px_ratelimit	*px_rl;		/* ratelimit.c */
 	struct px_ratelimit	*px_rl;		/* ratelimit.c */
 	int			 px_icmp[2];	/* raw ICMP, ICMPv6 sockets in
 						   the gateway, for sending */
