@@ -471,6 +471,57 @@ test_json_request(void)
 	}
 }
 
+/* No store: a request whose escaped path passes 2 KiB is still one whole
+   JSON line on stderr. */
+static void
+test_stderr_long(void)
+{
+	struct audit_event	 ev;
+	char			 path[AUDIT_PATH_MAX], f[128], *line = NULL;
+	size_t			 cap = 0;
+	ssize_t			 n;
+	json_error_t		 je;
+	json_t			*o;
+	FILE			*fp;
+	int			 fd, saved;
+
+	memset(path, 0x01, sizeof(path));
+	path[0] = '/';
+	req_init(&ev, "e", "api.example", "default", "GET", NULL);
+	ev.ae_path = path;
+	ev.ae_pathlen = sizeof(path);
+	db_path(f, sizeof(f), "stderr.txt");
+	fflush(stderr);
+	saved = dup(STDERR_FILENO);
+	fd = open(f, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	T_CHECK(fd >= 0 && saved >= 0, "open %s", f);
+	if (fd < 0 || saved < 0)
+		return;
+	dup2(fd, STDERR_FILENO);
+	audit_emit(&ev);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	close(fd);
+	if ((fp = fopen(f, "r")) == NULL) {
+		T_CHECK(0, "reopen %s", f);
+		return;
+	}
+	n = getline(&line, &cap, fp);
+	T_CHECK(n > 6 * AUDIT_PATH_MAX && line[n - 1] == '\n', "line of %zd",
+	    n);
+	T_CHECK(getline(&line, &cap, fp) == -1, "more than one line");
+	fclose(fp);
+	o = n > 0 ? json_loads(line, 0, &je) : NULL;
+	T_CHECK(o != NULL, "not JSON: %.80s", line ? line : "");
+	if (o != NULL) {
+		T_CHECK(json_string_length(json_object_get(o, "path")) ==
+		    AUDIT_PATH_MAX, "path");
+		json_decref(o);
+	}
+	free(line);
+	unlink(f);
+}
+
 /* ---- durations ---- */
 
 static const struct {
@@ -2085,6 +2136,8 @@ main(void)
 	T_RUN(test_json(), "json: keys in order, escaping, truncation");
 	T_RUN(test_json_request(), "json: requests, intercepted closes, the "
 	    "path capped");
+	T_RUN(test_stderr_long(), "no store: a long escaped path is one whole "
+	    "line on stderr");
 	for (i = 0; i < sizeof(durations) / sizeof(durations[0]); i++)
 		T_RUN(test_duration(i), "duration '%s'", durations[i].in);
 	T_RUN(test_overflow(), "queue full: summaries with exact counts");
