@@ -10,8 +10,9 @@
 import { Transport, resolveTarget } from './transport';
 import type { IsorunOptions } from './transport';
 import type {
-  AuditEvent, AuditQuery, CreateOptions, ExecOptions, ExecResult, Health,
-  NetworkMode, NetworkProfile, NetworkRules, SandboxInfo, SetNetworkOptions,
+  AuditEvent, AuditQuery, CreateOptions, EndpointHost, ExecOptions,
+  ExecResult, Health, NetworkMode, NetworkProfile, NetworkRules, SandboxInfo,
+  SecretInfo, SetNetworkOptions,
 } from './types';
 
 export { IsorunError } from './errors';
@@ -54,6 +55,7 @@ export class Sandbox implements SandboxInfo {
   networkMode!: NetworkMode;
   ipv4!: string;
   ipv6!: string;
+  endpoints!: EndpointHost[];
   readonly #t: Transport;
 
   /** Use isorun.create(), get() or list(). */
@@ -73,6 +75,7 @@ export class Sandbox implements SandboxInfo {
     this.networkMode = info.networkMode;
     this.ipv4 = info.ipv4;
     this.ipv6 = info.ipv6;
+    this.endpoints = info.endpoints ?? [];
   }
 
   /**
@@ -138,7 +141,50 @@ export class Sandbox implements SandboxInfo {
       createdAt: this.createdAt, expiresAt: this.expiresAt,
       network: this.network, networkProfile: this.networkProfile,
       networkMode: this.networkMode, ipv4: this.ipv4, ipv6: this.ipv6,
+      endpoints: this.endpoints,
     };
+  }
+}
+
+function secretPath(name: string): string {
+  return `/v1/secrets/${encodeURIComponent(name)}`;
+}
+
+/**
+ * The runner's secrets (`isorun.secrets`): values that endpoint
+ * credentials inject into a sandbox's requests, so that the sandbox never
+ * holds them. Stored by isorund, readable by root only; no call returns a
+ * value.
+ */
+export class Secrets {
+  readonly #t: Transport;
+
+  /** Use isorun.secrets. */
+  constructor(t: Transport) {
+    this.#t = t;
+  }
+
+  /**
+   * Sets (or replaces) the secret `name` (1 to 64 of [A-Za-z0-9_.-], the
+   * first a letter, digit or `_`) to `value`: 1 to 65,536 bytes, no NUL,
+   * sent as is. Resolves to true when it is new, false when replaced.
+   */
+  async set(name: string, value: string | Buffer): Promise<boolean> {
+    const r = await this.#t.requestStatus('PUT', secretPath(name), value,
+        { raw: true });
+    return r === 201;
+  }
+
+  /** The names that are set, sorted. */
+  async list(): Promise<string[]> {
+    const r = await this.#t.request<{ secrets: SecretInfo[] }>('GET',
+        '/v1/secrets');
+    return r.secrets.map((s) => s.name);
+  }
+
+  /** Deletes a secret (IsorunError not_found, 404, if it is not set). */
+  async delete(name: string): Promise<void> {
+    await this.#t.request<void>('DELETE', secretPath(name));
   }
 }
 
@@ -149,9 +195,12 @@ export class Sandbox implements SandboxInfo {
  */
 export class Isorun {
   readonly #t: Transport;
+  /** The runner's secrets: set, list, delete. */
+  readonly secrets: Secrets;
 
   constructor(opts: IsorunOptions = {}) {
     this.#t = new Transport(resolveTarget(opts, process.env));
+    this.secrets = new Secrets(this.#t);
   }
 
   /** Where requests go, for messages: `isorund at unix socket ...`. */

@@ -115,6 +115,8 @@ function transportError(t: Target, err: unknown,
 export interface RequestOptions {
   query?: Record<string, string | undefined>;
   signal?: AbortSignal;
+  /** The body is these bytes as application/octet-stream, not JSON. */
+  raw?: boolean;
 }
 
 /** @internal */
@@ -140,7 +142,8 @@ export class Transport {
     }
     const headers: http.OutgoingHttpHeaders = { Accept: accept };
     if (body !== undefined) {
-      headers['Content-Type'] = 'application/json';
+      headers['Content-Type'] = opts.raw ? 'application/octet-stream' :
+          'application/json';
       headers['Content-Length'] = body.length;
     }
     const ro: http.RequestOptions = { method, headers, agent: false };
@@ -194,13 +197,13 @@ export class Transport {
   }
 
   /**
-   * One request; resolves with the parsed JSON of a 2xx answer (undefined
-   * for 204), rejects with an IsorunError otherwise.
+   * One request; resolves with the status and text of a 2xx answer,
+   * rejects with an IsorunError otherwise.
    */
-  request<T>(method: string, path: string, body?: unknown,
-      opts: RequestOptions = {}): Promise<T> {
+  private exchange(method: string, path: string, body: unknown,
+      opts: RequestOptions): Promise<{ status: number; text: string }> {
     const what = `${method} ${path}`;
-    return new Promise<T>((resolve, reject) => {
+    return new Promise((resolve, reject) => {
       const fail = (err: unknown) =>
         reject(transportError(this.target, err, opts.signal));
       if (opts.signal?.aborted) {
@@ -208,7 +211,9 @@ export class Transport {
         return;
       }
       let data: Buffer | undefined;
-      if (body !== undefined)
+      if (opts.raw && (typeof body === 'string' || Buffer.isBuffer(body)))
+        data = Buffer.isBuffer(body) ? body : Buffer.from(body, 'utf8');
+      else if (body !== undefined)
         data = Buffer.from(JSON.stringify(body), 'utf8');
       let req: http.ClientRequest;
       try {
@@ -233,25 +238,39 @@ export class Transport {
             reject(errorOfResponse(status, text, `${this.target.desc}: ${what}`));
             return;
           }
-          if (status === 204) {
-            resolve(undefined as T);
-            return;
-          }
           if (status < 200 || status > 299) {
             reject(new IsorunError('bad_response', status,
                 `${this.target.desc}: ${what}: unexpected HTTP ${status}`));
             return;
           }
-          try {
-            resolve(JSON.parse(text) as T);
-          } catch (err) {
-            reject(new IsorunError('bad_response', status,
-                `${this.target.desc}: ${what}: the answer is not JSON: ` +
-                `'${text.slice(0, 100)}'`, { cause: err }));
-          }
+          resolve({ status, text });
         });
       });
     });
+  }
+
+  /**
+   * One request; resolves with the parsed JSON of a 2xx answer (undefined
+   * for 204), rejects with an IsorunError otherwise.
+   */
+  async request<T>(method: string, path: string, body?: unknown,
+      opts: RequestOptions = {}): Promise<T> {
+    const { status, text } = await this.exchange(method, path, body, opts);
+    if (status === 204)
+      return undefined as T;
+    try {
+      return JSON.parse(text) as T;
+    } catch (err) {
+      throw new IsorunError('bad_response', status,
+          `${this.target.desc}: ${method} ${path}: the answer is not JSON: ` +
+          `'${text.slice(0, 100)}'`, { cause: err });
+    }
+  }
+
+  /** One request whose 2xx answer has no body: resolves with its status. */
+  async requestStatus(method: string, path: string, body?: unknown,
+      opts: RequestOptions = {}): Promise<number> {
+    return (await this.exchange(method, path, body, opts)).status;
   }
 
   /**

@@ -50,6 +50,44 @@ export interface NetworkRules {
 export type Env = Record<string, string>;
 
 /**
+ * One rule of an endpoint host (schema EndpointRule): `method` is an HTTP
+ * method or `*`; `path` exact (`/v1/models`) or a prefix ending in `/*`
+ * (`/v1/admin/*`). Deny rules are evaluated first, then allow.
+ */
+export interface EndpointRule {
+  method: string;
+  path: string;
+  action: 'allow' | 'deny';
+}
+
+/**
+ * A header the runner adds to each allowed request (the guest's own of
+ * that name is dropped): `{ header, value }` or the line `"Name: value"`.
+ * In the value, `${secret:NAME}` is the runner-held secret NAME
+ * (`isorun.secrets.set()`) and `$$` a literal `$`.
+ */
+export type EndpointCredential = { header: string; value: string } | string;
+
+/**
+ * Endpoint rules and credentials for one host (schema EndpointHost;
+ * docs/endpoints.md). The host must be permitted by the network policy;
+ * its TLS is then terminated by the runner, whose CA the sandbox trusts.
+ */
+export interface EndpointHost {
+  /** A DNS name, optionally `:port` (443). No wildcards, no IP literals. */
+  host: string;
+  rules?: EndpointRule[];
+  /** Default: `deny` if there is an allow rule, else `allow`. */
+  default?: 'allow' | 'deny';
+  credentials?: EndpointCredential[];
+}
+
+/** A secret's entry in `isorun.secrets.list()` (names only, never values). */
+export interface SecretInfo {
+  name: string;
+}
+
+/**
  * `isorun.create()` (schema CreateRequest). `network` and
  * `networkProfile` are mutually exclusive; neither means the profile
  * `unrestricted`.
@@ -66,6 +104,13 @@ export interface CreateOptions {
   env?: Env;
   /** The sandbox's lifetime in ms: isorund destroys it after that. */
   timeoutMs?: number;
+  /**
+   * Method/path rules and injected credentials per host, e.g.
+   * `[{ host: 'api.openai.com', rules: [{ method: 'POST', path:
+   * '/v1/chat/completions', action: 'allow' }], credentials:
+   * ['Authorization: Bearer ${secret:openai}'] }]`.
+   */
+  endpoints?: EndpointHost[];
 }
 
 /** `sandbox.setNetwork()` (schema NetworkRequest): exactly one of the two. */
@@ -91,6 +136,8 @@ export interface SandboxInfo {
   /** The sandbox's addresses: the source of its connections. */
   ipv4: string;
   ipv6: string;
+  /** As given at create (templates, never secret values); [] if none. */
+  endpoints: EndpointHost[];
 }
 
 /** `sandbox.exec()`'s options (schema ExecRequest, less `cmd`). */

@@ -80,7 +80,7 @@ const INFO = {
   createdAt: '2026-11-22T21:00:57.283Z', expiresAt: null,
   network: { allow: ['api.openai.com', 'pypi.org'], deny: ['0.0.0.0/0'] },
   networkProfile: null, networkMode: 'allow-list',
-  ipv4: '100.64.0.2', ipv6: '2001:db8:4952::2',
+  ipv4: '100.64.0.2', ipv6: '2001:db8:4952::2', endpoints: [],
 };
 const RESULT = { exitCode: 0, stdout: 'hi\n', stderr: '', timedOut: false,
   durationMs: 3, stdoutTruncated: false, stderrTruncated: false };
@@ -147,6 +147,49 @@ test('create: POST /v1/sandboxes with the options as the body; a Sandbox back', 
   assert.equal(sb.networkMode, 'allow-list');
   assert.deepEqual(sb.network, INFO.network);
   assert.deepEqual(JSON.parse(JSON.stringify(sb)), INFO);
+});
+
+test('create with endpoints: sent as given, shown back', async () => {
+  seen.length = 0;
+  const endpoints = [{ host: 'api.openai.com',
+    rules: [{ method: 'POST', path: '/v1/chat/completions', action: 'allow' as const },
+      { method: 'DELETE', path: '/v1/admin/*', action: 'deny' as const }],
+    default: 'deny' as const,
+    credentials: [{ header: 'Authorization', value: 'Bearer ${secret:openai}' },
+      'X-Org: ${secret:org}'] }];
+  reply = (_q, res) => json(res, 201, { ...INFO, endpoints });
+  const sb = await client().create({ networkProfile: 'openai', endpoints });
+  assert.deepEqual(JSON.parse(seen[0].body), { networkProfile: 'openai', endpoints });
+  assert.deepEqual(sb.endpoints, endpoints);
+  assert.deepEqual(sb.toJSON().endpoints, endpoints);
+});
+
+test('secrets: set PUTs the value raw (201 new, 204 replaced), list names, delete', async () => {
+  seen.length = 0;
+  reply = (_q, res) => { res.writeHead(201); res.end(); };
+  const c = client();
+  assert.equal(await c.secrets.set('openai', 'sk-\u00e9\n x'), true);
+  assert.equal(seen[0].method, 'PUT');
+  assert.equal(seen[0].url, '/v1/secrets/openai');
+  assert.equal(seen[0].headers['content-type'], 'application/octet-stream');
+  assert.equal(seen[0].body, 'sk-\u00e9\n x');
+  reply = (_q, res) => { res.writeHead(204); res.end(); };
+  assert.equal(await c.secrets.set('a b', Buffer.from([1, 2, 3])), false);
+  assert.equal(seen[1].url, '/v1/secrets/a%20b');
+  assert.equal(seen[1].headers['content-length'], '3');
+  reply = (_q, res) => json(res, 200, { secrets: [{ name: 'a' }, { name: 'openai' }] });
+  assert.deepEqual(await c.secrets.list(), ['a', 'openai']);
+  assert.equal(seen[2].method, 'GET');
+  assert.equal(seen[2].url, '/v1/secrets');
+  reply = (_q, res) => { res.writeHead(204); res.end(); };
+  assert.equal(await c.secrets.delete('openai'), undefined);
+  assert.equal(seen[3].method, 'DELETE');
+  reply = (_q, res) => json(res, 400, { error: { code: 'invalid_argument',
+    message: "secret 'x': the value is empty" } });
+  await rejects(c.secrets.set('x', ''), 'invalid_argument', 400, /the value is empty/);
+  reply = (_q, res) => json(res, 404, { error: { code: 'not_found',
+    message: "secret 'x' is not set" } });
+  await rejects(c.secrets.delete('x'), 'not_found', 404, /is not set/);
 });
 
 test('create with no options sends {}', async () => {
