@@ -72,8 +72,9 @@ struct audit_event {
 	uint64_t		 ae_bytes_up;	/* sandbox -> upstream */
 	uint64_t		 ae_bytes_down;
 	uint64_t		 ae_duration_ms;
-	uint64_t		 ae_requests;	/* intercepted: requests decided
-						   on the connection */
+	uint64_t		 ae_requests;	/* intercepted: allowed requests
+						   sent upstream (each denied
+						   one is an AUDIT_REQUEST) */
 	int			 ae_intercepted; /* TLS terminated by the
 						   runner (endpoint rules) */
 	/* AUDIT_REQUEST (ae_name: the endpoint host; ae_rule as for

@@ -15,9 +15,11 @@
  * head or a head as a body (src/peek/http1.h frames both strictly).
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -75,7 +77,7 @@ struct mitm {
 	int			 m_head_req;
 	int			 m_close;	/* end after this exchange */
 	int			 m_closing;	/* ending: flush, then close */
-	uint64_t		 m_requests;
+	uint64_t		 m_requests;	/* allowed, sent upstream */
 	struct h1_head		 m_h, m_rh;
 	struct ep_decision	 m_d;
 };
@@ -561,6 +563,23 @@ exchange_next(struct mitm *m)
 		m->m_closing = 1;
 }
 
+/* Overrides the decision: denied before matching, `fmt` says why. */
+static void __attribute__((format(printf, 2, 3)))
+deny_ambiguous(struct mitm *m, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	m->m_d.ed_verdict = EP_DENY;
+	m->m_d.ed_basis = EP_BY_AMBIGUOUS;
+	m->m_d.ed_rule = -1;
+	va_start(ap, fmt);
+	vsnprintf(m->m_d.ed_why, sizeof(m->m_d.ed_why), fmt, ap);
+	va_end(ap);
+	for (char *p = m->m_d.ed_why; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+			*p = '?';
+}
+
 /* A request head is complete: decide it. 1: moved, 0: wait, -1: close. */
 static int
 request_head(struct conn *c)
@@ -568,37 +587,33 @@ request_head(struct conn *c)
 	struct mitm		*m = c->c_mitm;
 	struct mitm_side	*g = &m->m_s[0];
 	const struct ep_host	*h = m->m_host;
-	const uint8_t		*in = g->ms_in, *hv;
+	const uint8_t		*in = g->ms_in, *hv, *uv = NULL;
 	const char		*method, *rule;
-	size_t			 mlen, hvlen;
+	size_t			 mlen, hvlen, uvlen = 0;
 	char			 why[MITM_WHY_MAX];
 	int			 big;
 
 	method = (const char *)in + m->m_h.hd_method_off;
 	mlen = m->m_h.hd_method_len;
 	hv = h1_field_get(&m->m_h, in, "host", &hvlen);
-	if (hv == NULL || !ep_host_header_ok(h, (const char *)hv, hvlen)) {
-		m->m_d.ed_verdict = EP_DENY;
-		m->m_d.ed_basis = EP_BY_AMBIGUOUS;
-		m->m_d.ed_rule = -1;
-		m->m_d.ed_path[0] = '\0';
-		if (hv == NULL)
-			snprintf(m->m_d.ed_why, sizeof(m->m_d.ed_why),
-			    "the request has no Host header");
-		else
-			snprintf(m->m_d.ed_why, sizeof(m->m_d.ed_why),
-			    "Host '%.*s' is not %s, the connection's name",
-			    (int)(hvlen > 64 ? 64 : hvlen), hv,
-			    ep_host_name(h));
-		for (char *p = m->m_d.ed_why; *p != '\0'; p++)
-			if ((unsigned char)*p < 0x20 || *p == 0x7f)
-				*p = '?';
-	} else
-		ep_eval(h, method, mlen, (const char *)in +
-		    m->m_h.hd_target_off, m->m_h.hd_target_len, &m->m_d);
+	ep_eval(h, method, mlen, (const char *)in + m->m_h.hd_target_off,
+	    m->m_h.hd_target_len, &m->m_d);
+	if (hv == NULL)
+		deny_ambiguous(m, "the request has no Host header");
+	else if (!ep_host_header_ok(h, (const char *)hv, hvlen))
+		deny_ambiguous(m, "Host '%.*s' is not %s, the connection's "
+		    "name", (int)(hvlen > 64 ? 64 : hvlen), hv,
+		    ep_host_name(h));
+	else if (m->m_h.hd_upgrade && ((uv = h1_field_get(&m->m_h, in,
+	    "upgrade", &uvlen)) == NULL || uvlen != 9 ||
+	    strncasecmp((const char *)uv, "websocket", 9) != 0))
+		/* After a 101 the stream is relayed unread: another protocol
+		   (h2c) would carry requests no rule ever sees. */
+		deny_ambiguous(m, "Upgrade '%.*s': only websocket may follow "
+		    "a checked request", (int)(uvlen > 32 ? 32 : uvlen),
+		    uv != NULL ? (const char *)uv : "");
 	if (m->m_d.ed_verdict == EP_DENY) {
 		rule = ep_decision_rule(h, &m->m_d);
-		m->m_requests++;
 		audit_request(c, method, mlen, m->m_d.ed_path, rule,
 		    m->m_d.ed_why);
 		big = m->m_h.hd_body == H1_BODY_LENGTH &&
@@ -619,7 +634,6 @@ request_head(struct conn *c)
 	if (m->m_up == UP_CONNECT || m->m_up == UP_HANDSHAKE)
 		return 0;
 	if (m->m_up == UP_FAILED) {
-		m->m_requests++;
 		audit_request(c, method, mlen, m->m_d.ed_path,
 		    "upstream-unverified", m->m_upwhy);
 		reply(c, 502, "Bad Gateway", "upstream_failed", method, mlen,
@@ -629,7 +643,6 @@ request_head(struct conn *c)
 	if (!side_room(&m->m_s[1]))
 		return 0;
 	if (forward_head(c, in, why, sizeof(why)) == -1) {
-		m->m_requests++;
 		audit_request(c, method, mlen, m->m_d.ed_path, "credentials",
 		    why);
 		reply(c, 502, "Bad Gateway", "credentials_failed", method,
@@ -711,7 +724,6 @@ request_step(struct conn *c, char *why, size_t wlen)
 		if (rc == PEEK_BAD) {
 			snprintf(why, wlen, "bad request head: %s",
 			    m->m_h.hd_why);
-			m->m_requests++;
 			audit_request(c, NULL, 0, NULL, "malformed", why);
 			reply(c, 400, "Bad Request", "bad_request", NULL, 0,
 			    NULL, NULL, why, 1);

@@ -64,7 +64,6 @@ struct flow;
 LIST_HEAD(flowlist, flow);
 struct icmp_relay;
 struct px_ratelimit;
-struct px_ratelimit;
 
 struct loop {
 	struct proxy	*lp_px;
@@ -102,7 +101,6 @@ struct proxy {
 						   "out of descriptors" line */
 	unsigned		 px_gen;	/* atomic: sandbox changes */
 	struct proxy_stats	 px_stats;	/* atomic counters */
-	struct px_ratelimit	*px_rl;		/* ratelimit.c */
 	struct px_ratelimit	*px_rl;		/* ratelimit.c */
 	int			 px_icmp[2];	/* raw ICMP, ICMPv6 sockets in
 						   the gateway, for sending */
@@ -229,8 +227,8 @@ void	tcp_sandbox_changed(struct loop *);
 struct mitm;
 /*
  * Intercepts `c` (decided, permitted, peeked a ClientHello with SNI naming
- * `h`'s host): takes over the peeked bytes, opens the upstream connection
- * and moves `c` to CS_MITM. Takes the reference c_eps holds.
+ * `h`'s host; `h` lives in c_eps): takes over the peeked bytes, opens the
+ * upstream connection and moves `c` to CS_MITM.
  */
 void	mitm_start(struct loop *, struct conn *, const struct ep_host *h);
 void	mitm_event(struct loop *, struct conn *, int side, uint32_t events);
