@@ -122,6 +122,17 @@ universe_wait_log "$U" '"target":"/v1/chat/completions"' 3
 check "Python's POST arrived with the credential" \
     'grep "\"target\":\"/v1/chat/completions\"" "$WLOG" | grep -q "Bearer $SECRET"' "not in the wan log"
 
+# 3b. Node (NODE_EXTRA_CA_CERTS) and git (GIT_SSL_CAINFO) trust the CA too:
+#     node's GET passes, git's smart-HTTP discovery (a path no rule allows)
+#     is denied by the rules, not by a certificate error.
+universe_logs_reset "$U"
+x ep1 'node -e "require(\"https\").get(\"https://api.openai.com/v1/models\", r => { console.log(\"status\", r.statusCode); r.resume(); }).on(\"error\", e => console.log(\"error\", e.message))"'
+check "Node: an allowed GET passes with the sandbox's CA variables" \
+    'grep -q "^status 200" "$T/x"' "$(head -c 300 "$T/x")"
+x ep1 'git ls-remote https://api.openai.com/v1/repo.git 2>&1'
+check "git: TLS verifies; the request is judged by the rules (403)" \
+    'grep -q "403" "$T/x" && ! grep -qi "certificate" "$T/x"' "$(head -c 300 "$T/x")"
+
 # 4. Interception is for endpoint hosts only: the sandbox without endpoints
 #    talks TLS end to end (the server's own certificate), and no credential
 #    is added to its requests.
