@@ -16,6 +16,21 @@ SV2="org-$$-Z9y8X7"
 SD=$T/state
 BUNDLE=/etc/ssl/certs/ca-certificates.crt
 
+# A store or a CA that cannot be used: isorund does not start, and says
+# which path.
+mkdir -p "$T/bad1/secrets" "$T/bad2/ca"
+chmod 755 "$T/bad1/secrets"
+: >"$T/bad2/ca/ca.key"
+chmod 600 "$T/bad2/ca/ca.key"
+for c in "bad1|$T/bad1/secrets: mode 0755" "bad2|$T/bad2/ca"; do
+	timeout 20 nsenter --net=/run/netns/"$U-host" "$ISORUND" $DFLAGS \
+	    --state-dir "$T/${c%%|*}" >"$T/o" 2>&1
+	rc=$?
+	check "state dir ${c%%|*}: isorund refuses to start, naming the path" \
+	    '[ $rc != 0 ] && [ $rc != 124 ] && grep -qF -- "${c#*|}" "$T/o"' "exit $rc: $(cat "$T/o")"
+done
+check "... leaving no namespace" '[ -z "$(runner_left)" ]' "left: $(runner_left)"
+
 d_start || { nok start "isorund did not start"; exit 1; }
 export ISORUN_SOCKET=$SOCK
 
