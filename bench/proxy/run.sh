@@ -327,8 +327,16 @@ rt_off() {
 	chrt -a -o -p 0 "$PXPID" >/dev/null
 }
 
+# SYN retransmits of the clients' namespaces: on this closed veth network a
+# SYN is never lost, so each one is a connection that stalled (a reset or
+# an unexpected ACK answered it; the 2026-11-23 TIME_WAIT bug cost ~15 ms
+# each: BENCHMARKS.md, "Proxy (issue 3)")
+synre() { in_ns "$1" nstat -asz TcpExtTCPSynRetrans | awk '$1 == "TcpExtTCPSynRetrans" { n = $2 } END { print n + 0 }'; }
+syn_all() { echo "$(synre "$BASE") $(synre "$NS_ADDR") $(synre "$NS_NAME")"; }
+
 ONLY=${BENCH_ONLY:-hold bulk1 bulk4 tls http lat}
 s0=$(stat_srv)
+syn0=$(syn_all)
 for t in $ONLY; do
 	case $t in
 	hold)	note "idle connections: $HOLDN over $NSB_HOLD sandboxes"
@@ -353,6 +361,9 @@ for t in $ONLY; do
 	esac
 done
 s1=$(stat_srv)
+syn1=$(syn_all)
+set -- $syn0 $syn1
+raw "synretrans base=$(($4 - $1)) px=$(($5 - $2)) px_name=$(($6 - $3))"
 touch "$T/raw"
 
 # ---- checks of what the far end saw ----
@@ -482,6 +493,9 @@ if grep -q '^hold ' "$T/raw"; then
 	echo
 	echo "Idle: $(grep '^hold ' "$T/raw" | cut -d' ' -f2-)"
 fi
+echo
+echo "Client SYN retransmits over the run (TcpExtTCPSynRetrans, each a stalled connect):" \
+    "$(grep '^synretrans ' "$T/raw" | cut -d' ' -f2-)"
 echo
 if [ -n "$CHECKS" ]; then
 	echo "Checks that failed:$CHECKS"
