@@ -148,6 +148,17 @@ int	cli_api_raw(const struct cli_api *ca, const char *cmd,
  */
 char	*cli_endpoints_load(const char *cmd, const char *file, size_t *len);
 
+/*
+ * `policy check --endpoints FILE --request 'METHOD URL'...`: decides each
+ * request as an intercepting proxy would under `pol` and FILE's rules;
+ * prints a table, or appends one object per request to `out` (JSON).
+ * Returns a CLI exit code (bad rules or requests: CLI_USAGE, with a
+ * message).
+ */
+struct json_t;
+int	cli_policy_requests(const struct policy *pol, const char *file,
+	    const char *const *reqs, size_t n, struct json_t *out);
+
 /* A sandbox id argument; reports a bad one as a usage error. */
 int	cli_id_check(const char *cmd, const char *id);
 /* Appends to a NULL-terminated vector; -1 (reported) when out of memory. */

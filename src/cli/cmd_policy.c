@@ -31,6 +31,8 @@ static const struct option opts[] = {
 	{ "guard",		required_argument,	NULL, 'g' },
 	{ "profiles-dir",	required_argument,	NULL, 'D' },
 	{ "json",		no_argument,		NULL, 'j' },
+	{ "endpoints",		required_argument,	NULL, 'E' },
+	{ "request",		required_argument,	NULL, 'r' },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ NULL,			0,			NULL, 0 },
 };
@@ -55,6 +57,8 @@ struct check {
 	int			 have_network;	/* --network, --allow or --deny */
 	int			 json;
 	struct strv		 allow, deny, guard;
+	const char		*endpoints;	/* --endpoints FILE */
+	struct strv		 req;		/* --request */
 
 	struct policy		*pol;
 	struct pol_guard	*gd;
@@ -70,6 +74,8 @@ cmd_policy_usage(FILE *f)
 	    "--deny R... --network JSON]\n"
 	    "                          [--guard CIDR]... [--profiles-dir DIR] "
 	    "[--json] TARGET...\n"
+	    "                          [--endpoints FILE.json --request "
+	    "'METHOD URL'...]\n"
 	    "\n"
 	    "Evaluates each TARGET against an egress policy as a sandbox "
 	    "would, and prints\n"
@@ -90,6 +96,14 @@ cmd_policy_usage(FILE *f)
 	    "  --profiles-dir DIR   read profile files from DIR (default %s)\n"
 	    "  --json               print a JSON array of {target, verdict, "
 	    "rule, reason}\n"
+	    "  --endpoints FILE     endpoint rules (a JSON array, as for "
+	    "'isorun create')\n"
+	    "  --request 'METHOD URL'\n"
+	    "                       a request to decide as an intercepting "
+	    "runner would:\n"
+	    "                       allowed, denied (endpoint rules) or "
+	    "blocked (network\n"
+	    "                       policy); TARGETs are then optional\n"
 	    "\n"
 	    "A profile and rules are mutually exclusive; neither means the "
 	    "profile\n"
@@ -127,6 +141,7 @@ check_free(struct check *c)
 	free(c->allow.v);
 	free(c->deny.v);
 	free(c->guard.v);
+	free(c->req.v);
 	json_decref(c->network);
 	policy_free(c->pol);
 	pol_guard_free(c->gd);
@@ -388,9 +403,15 @@ print_json(struct check *c)
 	json_t			*a, *o;
 	size_t			 i;
 	char			 buf[1024];
+	int			 rc;
 
 	if ((a = json_array()) == NULL)
 		return cli_json_print(NULL);
+	if (c->req.n > 0 && (rc = cli_policy_requests(c->pol, c->endpoints,
+	    c->req.v, c->req.n, a)) != CLI_OK) {
+		json_decref(a);
+		return rc;
+	}
 	for (i = 0; i < c->ntg; i++) {
 		policy_eval(c->pol, c->gd, &c->tg[i].t, &d);
 		reason(c, &c->tg[i], &d, buf, sizeof(buf));
@@ -407,14 +428,43 @@ print_json(struct check *c)
 	return cli_json_print(a);
 }
 
+/* The requests' table, from cli_policy_requests()'s objects. */
+static void
+print_requests(json_t *a)
+{
+	json_t	*o;
+	size_t	 i;
+	int	 w = 7, n;
+
+	json_array_foreach(a, i, o)
+		if ((n = (int)strlen(json_string_value(json_object_get(o,
+		    "request")))) > w)
+			w = n;
+	printf("\n%-*s  %-8s  %s\n", w, "REQUEST", "VERDICT", "RULE  REASON");
+	json_array_foreach(a, i, o)
+		printf("%-*s  %-8s  %s  %s\n", w,
+		    json_string_value(json_object_get(o, "request")),
+		    json_string_value(json_object_get(o, "verdict")),
+		    json_string_value(json_object_get(o, "rule")),
+		    json_string_value(json_object_get(o, "reason")));
+}
+
 static int
 print_table(struct check *c)
 {
 	struct pol_decision	 d;
+	json_t			*ra = NULL;
 	size_t			 i;
-	int			 wt = 6, wr = 4, n;
+	int			 wt = 6, wr = 4, n, rc;
 	char			 buf[1024];
 
+	/* Bad endpoint rules or requests fail before anything is printed. */
+	if (c->req.n > 0 && ((ra = json_array()) == NULL ||
+	    (rc = cli_policy_requests(c->pol, c->endpoints, c->req.v,
+	    c->req.n, ra)) != CLI_OK)) {
+		json_decref(ra);
+		return ra == NULL ? CLI_FAIL : rc;
+	}
 	printf("policy: %s, %s (rules: %zu allow, %zu deny); guard: %s\n",
 	    c->source, pol_mode_name(policy_mode(c->pol)),
 	    policy_nrules(c->pol, POL_ALLOW), policy_nrules(c->pol, POL_DENY),
@@ -427,8 +477,9 @@ print_table(struct check *c)
 		if ((n = (int)strlen(pol_decision_rule(&d))) > wr)
 			wr = n;
 	}
-	printf("%-*s  %-9s  %-*s  %s\n", wt, "TARGET", "VERDICT", wr, "RULE",
-	    "REASON");
+	if (c->ntg > 0)
+		printf("%-*s  %-9s  %-*s  %s\n", wt, "TARGET", "VERDICT", wr,
+		    "RULE", "REASON");
 	for (i = 0; i < c->ntg; i++) {
 		policy_eval(c->pol, c->gd, &c->tg[i].t, &d);
 		reason(c, &c->tg[i], &d, buf, sizeof(buf));
@@ -436,6 +487,9 @@ print_table(struct check *c)
 		    pol_verdict_name(d.verdict), wr, pol_decision_rule(&d),
 		    buf);
 	}
+	if (ra != NULL)
+		print_requests(ra);
+	json_decref(ra);
 	return CLI_OK;
 }
 
@@ -447,9 +501,16 @@ check_opts(struct check *c, int argc, char **argv)
 
 	optind = 0;
 	opterr = 0;
-	while ((o = getopt_long(argc, argv, ":p:a:d:n:g:D:jh", opts,
+	while ((o = getopt_long(argc, argv, ":p:a:d:n:g:D:jhE:r:", opts,
 	    NULL)) != -1) {
 		switch (o) {
+		case 'E':
+			c->endpoints = optarg;
+			break;
+		case 'r':
+			if (strv_add(&c->req, optarg) == -1)
+				goto nomem;
+			break;
 		case 'p':
 			if (c->profile != NULL)
 				return cli_usage_error("policy", "policy check: "
@@ -494,7 +555,10 @@ check_opts(struct check *c, int argc, char **argv)
 		    "(--profile with --allow, --deny or --network)");
 		return CLI_USAGE;
 	}
-	if (optind == argc)
+	if ((c->req.n > 0) != (c->endpoints != NULL))
+		return cli_usage_error("policy", "policy check: --request and "
+		    "--endpoints go together");
+	if (optind == argc && c->req.n == 0)
 		return cli_usage_error("policy", "policy check: no TARGET "
 		    "given");
 	return CLI_OK;
