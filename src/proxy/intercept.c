@@ -53,6 +53,9 @@ struct mitm_side {
 	size_t		 ms_inlen;
 	int		 ms_hs;			/* handshake done */
 	int		 ms_tcp_eof;		/* the socket read EOF */
+	int		 ms_drained;		/* recv() said EAGAIN: no use
+						   trying again before epoll
+						   says it is readable */
 	int		 ms_eof;		/* no more plaintext */
 };
 
@@ -313,7 +316,7 @@ side_recv(struct mitm_side *s, int fd)
 	ssize_t	 n;
 	int	 moved = 0;
 
-	if (fd == -1 || s->ms_tcp_eof)
+	if (fd == -1 || s->ms_tcp_eof || s->ms_drained)
 		return 0;
 	while ((size_t)BIO_ctrl_pending(s->ms_rbio) < MITM_TLS_IN_MAX) {
 		n = recv(fd, buf, sizeof(buf), 0);
@@ -328,8 +331,10 @@ side_recv(struct mitm_side *s, int fd)
 			BIO_set_mem_eof_return(s->ms_rbio, 0);
 			return 1;
 		}
-		if (errno == EAGAIN)
+		if (errno == EAGAIN) {
+			s->ms_drained = 1;
 			return moved;
+		}
 		return -1;
 	}
 	return moved;
@@ -922,16 +927,22 @@ mitm_pump(struct loop *lp, struct conn *c)
 				goto close;
 			progress |= r;
 		}
-		if ((r = side_flush(g, c->c_fd[0])) == -1) {
-			snprintf(why, sizeof(why), "reset by the sandbox");
-			goto close;
+		/* Send once the steps are done: a head and its body, or a
+		   response's pieces, leave in one send, not one each. */
+		if (!progress) {
+			if ((r = side_flush(g, c->c_fd[0])) == -1) {
+				snprintf(why, sizeof(why), "reset by the "
+				    "sandbox");
+				goto close;
+			}
+			progress |= r;
+			if ((r = side_flush(u, c->c_fd[1])) == -1) {
+				snprintf(why, sizeof(why), "reset by "
+				    "upstream");
+				goto close;
+			}
+			progress |= r;
 		}
-		progress |= r;
-		if ((r = side_flush(u, c->c_fd[1])) == -1) {
-			snprintf(why, sizeof(why), "reset by upstream");
-			goto close;
-		}
-		progress |= r;
 		moved |= progress;
 	} while (progress);
 
@@ -1030,6 +1041,8 @@ mitm_event(struct loop *lp, struct conn *c, int side, uint32_t events)
 	int		 e = 0;
 	socklen_t	 len = sizeof(e);
 
+	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP))
+		m->m_s[side].ms_drained = 0;
 	if (side == 1 && m->m_up == UP_CONNECT &&
 	    (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
 		if (getsockopt(c->c_fd[1], SOL_SOCKET, SO_ERROR, &e,
