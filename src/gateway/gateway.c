@@ -270,6 +270,8 @@ gateway_create(const struct gateway_config *c, struct ir_err *err)
 	if ((gw->gw_nsfd = netns_open(gw->gw_netns, err)) == -1 ||
 	    rtnl_open(&gw->gw_rtnl, gw->gw_nsfd, gw->gw_netns, err) == -1 ||
 	    (gw->gw_nft = nft_open(gw->gw_nsfd, gw->gw_netns, err)) == NULL ||
+	    (gw->gw_counters = nft_counters_open(gw->gw_nsfd, gw->gw_netns,
+	    err)) == NULL ||
 	    gateway_tproxy_routing(gw, err) == -1)
 		goto fail;
 
@@ -287,6 +289,7 @@ gateway_create(const struct gateway_config *c, struct ir_err *err)
 	return gw;
 fail:
 	free(rules);
+	nft_counters_close(gw->gw_counters);
 	nft_close(gw->gw_nft);
 	rtnl_close(&gw->gw_rtnl);
 	if (gw->gw_nsfd != -1)
@@ -309,6 +312,7 @@ gateway_destroy(struct gateway *gw)
 	for (i = 0; i < gw->gw_nslots; i++)
 		if (gw->gw_slots[i] != NULL)
 			gateway_sandbox_remove(gw, gw->gw_slots[i], NULL);
+	nft_counters_close(gw->gw_counters);
 	nft_close(gw->gw_nft);
 	rtnl_close(&gw->gw_rtnl);
 	close(gw->gw_nsfd);
@@ -626,40 +630,44 @@ gateway_conn_limit(const struct gateway *gw, unsigned *rate, unsigned *burst)
 		*burst = gw->gw_conn_burst;
 }
 
+struct refused_walk {
+	struct gw_refused	*rw_out;
+	unsigned		 rw_nslots;
+};
+
+/* "tcp_refused_sb3", "udp_refused_sb3": the others are not ours. */
+static void
+refused_one(void *arg, const char *name, uint64_t packets)
+{
+	struct refused_walk	*rw = arg;
+	unsigned		 slot;
+	char			 proto[4], end;
+
+	if (sscanf(name, "%3[a-z]_refused_sb%u%c", proto, &slot, &end) != 2 ||
+	    slot >= rw->rw_nslots)
+		return;
+	if (strcmp(proto, "tcp") == 0)
+		rw->rw_out[slot].gr_tcp = packets;
+	else if (strcmp(proto, "udp") == 0)
+		rw->rw_out[slot].gr_udp = packets;
+}
+
 int
 gateway_refused(struct gateway *gw, struct gw_refused *out,
     struct ir_err *err)
 {
-	char		*text = NULL, *line, *save = NULL, proto[4];
-	unsigned	 i, slot = 0;
-	unsigned long long v;
-	int		 want = -1;	/* 0 tcp, 1 udp: a "packets" line due */
+	struct refused_walk	 rw = { out, gw->gw_nslots };
+	unsigned		 i;
 
 	for (i = 0; i < gw->gw_nslots; i++)
 		out[i].gr_tcp = out[i].gr_udp = GW_REFUSED_NONE;
 	if (gw->gw_conn_rate == 0)
 		return 0;
-	if (nft_query(gw->gw_nft, "list counters table inet " GW_NFT_TABLE,
-	    &text, err) == -1) {
-		err_prefix(err, "read the rate limits' counters");
+	if (nft_counters_read(gw->gw_counters, GW_NFT_TABLE, refused_one, &rw,
+	    err) == -1) {
+		err_prefix(err, "gateway %s: rate limits", gw->gw_name);
 		return -1;
 	}
-	/* "counter tcp_refused_sb3 {" then "packets N bytes M" */
-	for (line = strtok_r(text, "\n", &save); line != NULL;
-	    line = strtok_r(NULL, "\n", &save)) {
-		if (sscanf(line, " counter %3[a-z]_refused_sb%u {", proto,
-		    &slot) == 2 && slot < gw->gw_nslots &&
-		    (strcmp(proto, "tcp") == 0 || strcmp(proto, "udp") == 0))
-			want = proto[0] == 't' ? 0 : 1;
-		else if (want != -1 && sscanf(line, " packets %llu", &v) == 1) {
-			if (want == 0)
-				out[slot].gr_tcp = v;
-			else
-				out[slot].gr_udp = v;
-			want = -1;
-		}
-	}
-	free(text);
 	return 0;
 }
 
@@ -756,6 +764,7 @@ gateway_release(struct gateway *gw)
 		return;
 	for (i = 0; i < gw->gw_nslots; i++)
 		free(gw->gw_slots[i]);
+	nft_counters_close(gw->gw_counters);
 	nft_close(gw->gw_nft);
 	rtnl_close(&gw->gw_rtnl);
 	if (gw->gw_nsfd != -1)
@@ -779,7 +788,9 @@ gateway_adopt(const struct gateway_config *c, struct ir_err *err)
 	    is_netns_fd(gw->gw_nsfd, gw->gw_netns, err) == -1 ||
 	    netns_run(gw->gw_nsfd, gateway_init_ns, err, err) == -1 ||
 	    rtnl_open(&gw->gw_rtnl, gw->gw_nsfd, gw->gw_netns, err) == -1 ||
-	    (gw->gw_nft = nft_open(gw->gw_nsfd, gw->gw_netns, err)) == NULL)
+	    (gw->gw_nft = nft_open(gw->gw_nsfd, gw->gw_netns, err)) == NULL ||
+	    (gw->gw_counters = nft_counters_open(gw->gw_nsfd, gw->gw_netns,
+	    err)) == NULL)
 		goto fail;
 	/* One transaction: the old table goes and the new one comes, with
 	 * empty sets, or nothing changes. */

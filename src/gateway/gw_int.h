@@ -32,6 +32,7 @@ struct gateway {
 	int			 gw_nsfd;
 	struct rtnl		 gw_rtnl;	/* bound to the gateway */
 	struct gw_nft		*gw_nft;	/* its nft worker */
+	struct gw_counters	*gw_counters;	/* reads the rate limits' */
 	uint16_t		 gw_tcp_port, gw_udp_port, gw_dns_port;
 	unsigned		 gw_conn_rate, gw_conn_burst;
 	uint32_t		 gw_pool4;	/* host order */
@@ -123,10 +124,19 @@ struct gw_nft *nft_open(int nsfd, const char *nsname, struct ir_err *err);
  */
 int	nft_exec(struct gw_nft *nf, const char *cmds, struct ir_err *err);
 
-/* As nft_exec(), and *out gets the output (malloc'd) on success. */
-int	nft_query(struct gw_nft *nf, const char *cmds, char **out,
-	    struct ir_err *err);
-
 void	nft_close(struct gw_nft *nf);
+
+/*
+ * The counter objects of a table, read by a netlink dump on a socket of
+ * its own in namespace `nsfd` (not through the worker). Any thread; reads
+ * take turns. fn(arg, name, packets) for each counter.
+ */
+struct gw_counters;
+typedef void nft_counter_fn(void *arg, const char *name, uint64_t packets);
+struct gw_counters *nft_counters_open(int nsfd, const char *nsname,
+	    struct ir_err *err);
+int	nft_counters_read(struct gw_counters *gc, const char *table,
+	    nft_counter_fn *fn, void *arg, struct ir_err *err);
+void	nft_counters_close(struct gw_counters *gc);
 
 #endif
