@@ -15,6 +15,7 @@
  * head or a head as a body (src/peek/http1.h frames both strictly).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,7 @@
 					   dropped; longer: the connection
 					   is closed */
 #define MITM_WHY_MAX	 512
+#define MITM_SESS_MAX	 64		/* upstream sessions kept per loop */
 
 enum up_state { UP_CONNECT, UP_HANDSHAKE, UP_READY, UP_FAILED };
 enum rq_state { RQ_HEAD, RQ_BODY, RQ_WAIT, RQ_TUNNEL };
@@ -85,6 +87,85 @@ struct mitm {
 	struct ep_decision	 m_d;
 };
 
+/*
+ * Upstream TLS sessions, per loop (no lock: a session is stored by the
+ * callback of a handshake the loop drives, and taken by the loop), so that
+ * a new intercepted connection resumes instead of parsing and verifying
+ * the server's chain again. Keyed by host and port; a resumption with a
+ * server that does not know the ticket is a full, verified handshake.
+ */
+struct mitm_sess {
+	struct {
+		char		 host[256];
+		uint16_t	 port;
+		SSL_SESSION	*sess;
+		uint64_t	 used;
+	}		 ms_e[MITM_SESS_MAX];
+	uint64_t	 ms_clock;
+};
+
+static int		 conn_idx = -1;	/* SSL ex_data: the struct conn */
+static pthread_once_t	 conn_idx_once = PTHREAD_ONCE_INIT;
+
+static void
+conn_idx_init(void)
+{
+	conn_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+}
+
+static int
+sess_find(struct mitm_sess *sc, const char *host, uint16_t port)
+{
+	for (int i = 0; i < MITM_SESS_MAX; i++)
+		if (sc->ms_e[i].sess != NULL && sc->ms_e[i].port == port &&
+		    strcmp(sc->ms_e[i].host, host) == 0)
+			return i;
+	return -1;
+}
+
+/* SSL_CTX_sess_set_new_cb: keeps the newest session of a host. */
+static int
+sess_new(SSL *ssl, SSL_SESSION *sess)
+{
+	struct conn		*c = SSL_get_ex_data(ssl, conn_idx);
+	struct mitm_sess	*sc;
+	const char		*host;
+	uint16_t		 port;
+	int			 i, old = 0;
+
+	if (c == NULL || c->c_mitm == NULL || (sc = c->c_lp->lp_sess) ==
+	    NULL || !SSL_SESSION_is_resumable(sess))
+		return 0;
+	host = ep_host_name(c->c_mitm->m_host);
+	port = ep_host_port(c->c_mitm->m_host);
+	if ((i = sess_find(sc, host, port)) == -1)
+		for (i = 0; i < MITM_SESS_MAX; i++) {
+			if (sc->ms_e[i].sess == NULL)
+				break;
+			if (sc->ms_e[i].used < sc->ms_e[old].used)
+				old = i;
+		}
+	if (i == MITM_SESS_MAX)
+		i = old;
+	SSL_SESSION_free(sc->ms_e[i].sess);
+	snprintf(sc->ms_e[i].host, sizeof(sc->ms_e[i].host), "%s", host);
+	sc->ms_e[i].port = port;
+	sc->ms_e[i].sess = sess;
+	sc->ms_e[i].used = ++sc->ms_clock;
+	return 1;	/* the reference is ours */
+}
+
+void
+mitm_loop_fini(struct loop *lp)
+{
+	if (lp->lp_sess == NULL)
+		return;
+	for (int i = 0; i < MITM_SESS_MAX; i++)
+		SSL_SESSION_free(lp->lp_sess->ms_e[i].sess);
+	free(lp->lp_sess);
+	lp->lp_sess = NULL;
+}
+
 int
 proxy_intercept_setup(struct proxy *px, struct tlsca *ca, struct secrets *sec,
     const char *upstream_ca_file, struct ir_err *err)
@@ -112,6 +193,10 @@ proxy_intercept_setup(struct proxy *px, struct tlsca *ca, struct secrets *sec,
 		    upstream_ca_file ? upstream_ca_file : "");
 	}
 	SSL_CTX_set_alpn_protos(ctx, alpn, sizeof(alpn) - 1);
+	pthread_once(&conn_idx_once, conn_idx_init);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT |
+	    SSL_SESS_CACHE_NO_INTERNAL_STORE);
+	SSL_CTX_sess_set_new_cb(ctx, sess_new);
 	px->px_ca = ca;
 	px->px_secrets = sec;
 	px->px_upctx = ctx;
@@ -409,15 +494,31 @@ up_start(struct conn *c)
 {
 	struct mitm	*m = c->c_mitm;
 	SSL		*ssl;
+	int		 i;
 
 	if (side_init(&m->m_s[1], c->c_lp->lp_px->px_upctx) == -1)
 		return -1;
 	ssl = m->m_s[1].ms_ssl;
 	SSL_set_connect_state(ssl);
 	if (SSL_set_tlsext_host_name(ssl, ep_host_name(m->m_host)) != 1 ||
-	    SSL_set1_host(ssl, ep_host_name(m->m_host)) != 1) {
+	    SSL_set1_host(ssl, ep_host_name(m->m_host)) != 1 ||
+	    SSL_set_ex_data(ssl, conn_idx, c) != 1) {
 		ERR_clear_error();
 		return -1;
+	}
+	if (c->c_lp->lp_sess == NULL)
+		c->c_lp->lp_sess = calloc(1, sizeof(*c->c_lp->lp_sess));
+	if (c->c_lp->lp_sess != NULL && (i = sess_find(c->c_lp->lp_sess,
+	    ep_host_name(m->m_host), ep_host_port(m->m_host))) != -1) {
+		SSL_SESSION	*sess = c->c_lp->lp_sess->ms_e[i].sess;
+
+		SSL_set_session(ssl, sess);
+		/* A TLS 1.3 ticket is for one use (the server sends new ones,
+		   which sess_new() keeps); a TLS 1.2 session stays. */
+		if (SSL_SESSION_get_protocol_version(sess) == TLS1_3_VERSION) {
+			SSL_SESSION_free(sess);
+			c->c_lp->lp_sess->ms_e[i].sess = NULL;
+		}
 	}
 	m->m_up = UP_HANDSHAKE;
 	return 0;

@@ -403,6 +403,7 @@ loop_fini(struct loop *lp)
 {
 	tcp_pipes_free(lp);
 	icmp_free(lp);
+	mitm_loop_fini(lp);
 	if (lp->lp_tcpfd != -1)
 		close(lp->lp_tcpfd);
 	if (lp->lp_udpfd != -1)

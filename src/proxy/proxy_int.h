@@ -63,6 +63,7 @@ enum { TL_FIRST, TL_PEEK, TL_CONNECT, TL_IDLE, TL_DRAIN, TL_N };
 struct flow;
 LIST_HEAD(flowlist, flow);
 struct icmp_relay;
+struct mitm_sess;
 struct px_ratelimit;
 
 struct loop {
@@ -83,6 +84,8 @@ struct loop {
 	unsigned	 lp_npipes;
 	struct flowlist	 lp_flows;
 	struct icmp_relay *lp_icmp;	/* loop 0 only */
+	struct mitm_sess *lp_sess;	/* intercept.c: upstream TLS sessions
+					   to resume, per host and port */
 	uint64_t	 lp_now;	/* ms, CLOCK_MONOTONIC, per wakeup */
 	unsigned	 lp_seen_gen;	/* px_gen last handled */
 };
@@ -235,6 +238,7 @@ void	mitm_event(struct loop *, struct conn *, int side, uint32_t events);
 void	mitm_timeout(struct loop *, struct conn *);
 void	mitm_free(struct mitm *);
 uint64_t mitm_requests(const struct mitm *);
+void	mitm_loop_fini(struct loop *);	/* its session cache */
 
 /* udp.c */
 void	udp_recv(struct loop *);

@@ -224,6 +224,20 @@ check "TLS to another port of an endpoint host: refused" \
 sleep 0.3
 check "neither reached wan" '! grep -q "/plain\|/p8443" "$WLOG"' "$(cat "$WLOG")"
 
+# 7b. New intercepted connections resume the runner's upstream TLS session
+#     (no chain to parse and verify again): with 2 proxy loops, 3
+#     connections put 2 on one loop, so at least one resumes.
+: >"$WLOG"
+for n in 1 2 3; do
+	in_a $EPC 192.0.2.10 443 api.openai.com "$RCA" \
+	    "GET /v1/models?r=$n HTTP/1.1\r\n${H}\r\n" >/dev/null
+done
+universe_wait_log "$U" '"target":"/v1/models?r=3"' 3
+check "upstream TLS sessions are resumed across intercepted connections" \
+    '[ "$(grep -c "\"resumed\":true" "$WLOG")" -ge 1 ]' "$(grep -o '"resumed":[a-z]*' "$WLOG" | tr '\n' ' ')"
+check "a resumed connection still carries the credential" \
+    '[ "$(grep -c "Bearer $SECRET" "$WLOG")" = 3 ]' "$(grep -c "Bearer $SECRET" "$WLOG") of 3"
+
 # 8. A host without endpoint rules is not intercepted: its TLS is end to
 #    end (the universe CA's certificate, which the runner's CA is not).
 out=$(in_a $PYC tls 192.0.2.11 443 allowed.test --cafile "$UNIVERSE_CA" --path /e2e)

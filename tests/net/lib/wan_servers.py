@@ -125,6 +125,7 @@ class Tls:
                     raise ConnectionError("eof during handshake")
         await self.flush()
         self.rec["tls"] = self.obj.version()
+        self.rec["resumed"] = self.obj.session_reused
 
     async def read(self, n=65536):
         while True:
