@@ -109,6 +109,7 @@ struct child_err {
 #define CE_LOOPBACK	(-6)
 #define CE_USERNS	(-7)
 #define CE_SETUID	(-8)
+#define CE_CGROUP	(-9)
 
 static char *
 xstrdup(struct plan *pl, const char *s)
@@ -861,6 +862,9 @@ child_main(const struct plan *pl, const struct launch *l, struct child_fds *f)
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	umask(0);
+	/* First: every process of the sandbox starts in its cgroup. */
+	if (l->la_cgroup_fd != -1 && write(l->la_cgroup_fd, "0", 1) != 1)
+		child_fail(errfd, CE_CGROUP, errno);
 	/* The network namespace first: the sysfs mounted below shows the
 	 * interfaces of the namespace its mounter is in. */
 	if (l->la_netns_fd != -1) {
@@ -949,6 +953,9 @@ child_err_msg(const struct plan *pl, const struct child_err *ce,
 		return;
 	case CE_SETUID:
 		err_set(err, ce->ce_errno, "become the sandbox's uid: %s", s);
+		return;
+	case CE_CGROUP:
+		err_set(err, ce->ce_errno, "join the sandbox's cgroup: %s", s);
 		return;
 	}
 	if (ce->ce_op < 0 || (size_t)ce->ce_op >= pl->pl_n) {

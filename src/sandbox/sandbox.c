@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <limits.h>
 #include <linux/nsfs.h>
 #include <poll.h>
 #include <signal.h>
@@ -84,6 +85,7 @@ sandbox_free(struct sandbox *sb)
 	free(sb->sb_image);
 	free(sb->sb_netns);
 	free(sb->sb_workdir);
+	free(sb->sb_cgroup);
 	sb_strv_free(sb->sb_env);
 	pthread_mutex_destroy(&sb->sb_lock);
 	free(sb);
@@ -233,7 +235,7 @@ state_write(const struct sandbox *sb, bool lifeline, struct ir_err *err)
 	int	 rc;
 
 	j = json_pack("{s:i, s:s, s:s, s:o, s:o, s:o, s:I, s:I, s:I, s:I, "
-	    "s:I, s:I, s:b}", "version", 1, "id", sb->sb_id,
+	    "s:I, s:I, s:b, s:o}", "version", 1, "id", sb->sb_id,
 	    "image", sb->sb_image,
 	    "netns", sb->sb_netns ? json_string(sb->sb_netns) : json_null(),
 	    "workdir", sb->sb_workdir ? json_string(sb->sb_workdir) :
@@ -244,7 +246,9 @@ state_write(const struct sandbox *sb, bool lifeline, struct ir_err *err)
 	    "pidns", (json_int_t)sb->sb_pidns,
 	    "bwrap_pid", (json_int_t)sb->sb_bwrap_pid,
 	    "bwrap_start", (json_int_t)sb->sb_bwrap_start,
-	    "created", (json_int_t)sb->sb_created, "lifeline", lifeline);
+	    "created", (json_int_t)sb->sb_created, "lifeline", lifeline,
+	    "cgroup", sb->sb_cgroup ? json_string(sb->sb_cgroup) :
+	    json_null());
 	if (j == NULL || (s = json_dumps(j, JSON_INDENT(1))) == NULL) {
 		json_decref(j);
 		return err_set(err, ENOMEM, "out of memory");
@@ -295,6 +299,7 @@ state_read(struct sandbox *sb, struct ir_err *err)
 	sb->sb_image = dup_or_null(json_object_get(j, "image"));
 	sb->sb_netns = dup_or_null(json_object_get(j, "netns"));
 	sb->sb_workdir = dup_or_null(json_object_get(j, "workdir"));
+	sb->sb_cgroup = dup_or_null(json_object_get(j, "cgroup"));
 	env = json_object_get(j, "env");
 	n = json_array_size(env);
 	if ((sb->sb_env = calloc(n + 1, sizeof(char *))) == NULL)
@@ -411,9 +416,10 @@ sandbox_create(const struct sandbox_config *c, struct ir_err *err)
 	struct sandbox		*sb = NULL;
 	char			 idbuf[SB_ID_MAX + 1], *sbroot = NULL;
 	char			*hosts = NULL, *path = NULL, *hline = NULL;
-	char			 map[64];
-	const char		*hostname;
+	char			 map[64], cgleaf[NAME_MAX + 1], rnd[24];
+	const char		*hostname, *leaf;
 	int			 netfd = -1, lfd = -1, logfd = -1, made = 0;
+	int			 cgfd = -1;
 
 	memset(&img, 0, sizeof(img));
 	memset(&l, 0, sizeof(l));
@@ -513,8 +519,22 @@ sandbox_create(const struct sandbox_config *c, struct ir_err *err)
 	    SB_UID_COUNT);
 	l.la_uid_map = map;
 	l.la_lifeline = c->sc_lifeline;
+	/* The id is only unique in this run_dir: the network namespace's
+	 * name (the runner's and the slot's) makes it unique, else chance. */
+	leaf = c->sc_netns ? strrchr(c->sc_netns, '/') : NULL;
+	if (leaf != NULL && leaf[1] != '\0')
+		snprintf(cgleaf, sizeof(cgleaf), "%s.%s", leaf + 1, sb->sb_id);
+	else if (random_id(rnd, sizeof(rnd)) == 0)
+		snprintf(cgleaf, sizeof(cgleaf), "%s-%s", sb->sb_id, rnd + 3);
+	else
+		snprintf(cgleaf, sizeof(cgleaf), "%s", sb->sb_id);
+	if (sb_cgroup_open(cgleaf, &cgfd, &sb->sb_cgroup, err) == -1)
+		goto fail;
+	l.la_cgroup_fd = cgfd;
 	if (sb_launch(&l, err) == -1)
 		goto fail;
+	close(cgfd);
+	cgfd = -1;
 	sb->sb_init_pid = l.la_init_pid;
 	sb->sb_init_start = sb_proc_start(l.la_init_pid);
 	sb->sb_pidns = l.la_pidns;
@@ -547,6 +567,11 @@ sandbox_create(const struct sandbox_config *c, struct ir_err *err)
 nomem:
 	err_set(err, ENOMEM, "out of memory");
 fail:
+	if (cgfd != -1)
+		close(cgfd);
+	/* The launch's failure killed and reaped what it started. */
+	if (made && sb->sb_cgroup != NULL)
+		sb_cgroup_remove(sb->sb_cgroup);
 	if (lfd != -1)
 		close(lfd);
 	if (logfd != -1)
@@ -724,6 +749,9 @@ sandbox_destroy(struct sandbox *sb, struct ir_err *err)
 		close(sb->sb_lifeline);
 		sb->sb_lifeline = -1;
 	}
+	if (sb_cgroup_remove(sb->sb_cgroup) == -1 && rc == 0)
+		rc = err_set(err, errno, "sandbox %s: remove cgroup %s: %s",
+		    sb->sb_id, sb->sb_cgroup, strerror(errno));
 	if (sb_rm_rf(sb->sb_dir, rc == 0 ? err : NULL) == -1)
 		rc = -1;
 	sb->sb_destroyed = true;

@@ -33,6 +33,7 @@ struct sandbox {
 	char		*sb_image;
 	char		*sb_netns;
 	char		*sb_workdir;	/* default cwd, or NULL */
+	char		*sb_cgroup;	/* its CPU cgroup's path, or NULL */
 	char		**sb_env;	/* every exec's base environment */
 	pid_t		 sb_init_pid;
 	uint64_t	 sb_init_start;	/* /proc start time: pid reuse check */
@@ -173,6 +174,7 @@ struct launch {
 	uid_t		 la_uid_base;	/* host uid of the guest's 0 */
 	const char	*la_uid_map;	/* "0 <base> <count>\n" */
 	bool		 la_lifeline;
+	int		 la_cgroup_fd;	/* cgroup.procs to join, or -1 */
 	/* out */
 	pid_t		 la_bwrap_pid;
 	pid_t		 la_init_pid;
@@ -180,6 +182,18 @@ struct launch {
 	int		 la_lifeline_fd;	/* write end, or -1 */
 };
 int	sb_launch(struct launch *l, struct ir_err *err);
+
+/*
+ * CPU cgroups (cgroup.c). sb_cgroup_open() makes the sandbox's cgroup
+ * <hierarchy>/isorun/<leaf> with the same weight as every other and opens
+ * its cgroup.procs for writing: *fd and *path (malloc'd) for the caller.
+ * When no hierarchy can be used it warns once on stderr and returns 0 with
+ * *fd -1 and *path NULL; -1 with `err` on a failure. sb_cgroup_remove()
+ * removes one once its processes are gone (NULL: nothing): 0 or -1.
+ */
+int	sb_cgroup_open(const char *leaf, int *fd, char **path,
+	    struct ir_err *err);
+int	sb_cgroup_remove(const char *path);
 
 /* Seccomp (seccomp.c): a sealed memfd holding the compiled BPF program. */
 int	sb_seccomp_fd(struct ir_err *err);
