@@ -275,4 +275,14 @@ check "the secret is stored 0600 in a 0700 dir" \
 
 c stats
 check "pxtool still alive" 'echo "$r" | grep -q "^stats"' "got '$r'"
+# A clean stop: every connection, TLS object, session and leaf freed (under
+# ASan a leak or a bad access makes the exit status non-zero).
+echo quit >&3
+exec 3>&-
+wait "$PXPID"
+prc=$?
+PXPID=''
+check "pxtool stops cleanly (exit 0, no sanitizer report)" \
+    '[ $prc = 0 ] && ! grep -q "Sanitizer" "$T/audit"' \
+    "exit $prc; $(grep -m3 -A3 Sanitizer "$T/audit")"
 exit 0
