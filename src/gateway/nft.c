@@ -55,6 +55,15 @@
  * would match. The counters are what the proxy turns into audit events, so
  * no refused attempt goes unrecorded.
  *
+ * The established-socket rule takes the packets of connections the proxy
+ * already accepted (one lookup instead of fib + tproxy), but never a
+ * connection's opening SYN: a SYN whose tuple still has a TIME_WAIT socket
+ * in the gateway (the proxy closed first, and the sandbox reuses its source
+ * port within the 60 s) would be matched to that socket, which answers with
+ * a bare ACK; the client resets it and sends its SYN again only after
+ * TCP_TIMEOUT_MIN (~15 ms here). tproxy handles that case: a SYN to a
+ * TIME_WAIT socket goes to the listener (nf_tproxy_handle_time_wait4).
+ *
  * input admits only tproxied packets (and NDP) from the veths: a mark cannot
  * come from a sandbox, as the veth clears skb->mark when a packet crosses
  * namespaces. Nothing is ever forwarded.
@@ -94,7 +103,8 @@ static const char ruleset_fmt[] =
 "		tcp flags & (fin | syn | rst | ack) == syn "
 "limit name iifname map @tcp_limit counter name iifname map @tcp_refused "
 "reject with tcp reset\n"
-"		meta l4proto tcp socket transparent 1 meta mark set %#x accept\n"
+"		tcp flags & (fin | syn | rst | ack) != syn "
+"socket transparent 1 meta mark set %#x accept\n"
 "		meta pkttype != host counter drop\n"
 "		fib daddr type { broadcast, multicast, anycast } counter drop\n"
 "		icmp type echo-request meta mark set %#x accept\n"

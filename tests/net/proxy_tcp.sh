@@ -283,6 +283,33 @@ check "40 short connections in parallel: all served, the runner alive" \
     '[ "$(grep -c "\"path\":\"/t20b-" "$WLOG")" = 40 ] && echo "$r" | grep -q "^stats"' \
     "$(grep -c '/t20b-' "$WLOG") arrived; stats: '$r'"
 
+# 20c. a sandbox that reuses its source port while the gateway still holds
+#     the previous connection in TIME_WAIT (the proxy closed first there)
+#     gets a SYN-ACK at once: no bare ACK, reset and SYN retry (~15 ms)
+cat >"$T/reuse.py" <<'PYEOF'
+import socket, sys, time
+port = 0
+for i in range(2):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("0.0.0.0", port))
+    port = s.getsockname()[1]
+    s.settimeout(5)
+    s.connect(("192.0.2.11", 80))
+    s.sendall(b"GET /t20c-%d HTTP/1.0\r\nConnection: close\r\n\r\n" % i)
+    while s.recv(65536):
+        pass
+    s.close()
+    time.sleep(0.3)
+print("ok", port)
+PYEOF
+syn0=$(in_ns $C nstat -asz TcpExtTCPSynRetrans | awk '$1 == "TcpExtTCPSynRetrans" { print $2 }')
+out=$(in_ns $C python3 "$T/reuse.py" 2>&1)
+syn1=$(in_ns $C nstat -asz TcpExtTCPSynRetrans | awk '$1 == "TcpExtTCPSynRetrans" { print $2 }')
+check "source port reused over a TIME_WAIT in the gateway: no SYN retry" \
+    'echo "$out" | grep -q "^ok" && [ "$(grep -c "\"path\":\"/t20c-" "$WLOG")" = 2 ] &&
+     [ "${syn1:-x}" = "${syn0:-y}" ]' "got '$out', SYN retransmits ${syn0:-?} -> ${syn1:-?}"
+
 # 21. a live policy change closes what the new policy blocks
 in_ns $Bn $PYC hold 192.0.2.11 5001 1 4 >"$T/hold" 2>&1 &
 HPID=$!
