@@ -50,10 +50,9 @@
  * socket of its own; a permitted flow's datagrams go to its connected
  * socket and are not limited). One named limit and one named counter per
  * sandbox, found through maps keyed by the veth: a slot with no elements
- * (no sandbox, or no limit configured) is not limited. The SYN rule comes
- * before the established-socket one, which a SYN to a listener's own port
- * would match. The counters are what the proxy turns into audit events, so
- * no refused attempt goes unrecorded.
+ * (no sandbox, or no limit configured) is not limited. The counters are
+ * what the proxy turns into audit events, so no refused attempt goes
+ * unrecorded.
  *
  * The established-socket rule takes the packets of connections the proxy
  * already accepted (one lookup instead of fib + tproxy), but never a
