@@ -29,6 +29,10 @@
 #   BENCH_OUT		a file to append the raw result lines to
 #   BENCH_NO_BUILD	1: do not run make first
 #   BENCH_TIMEOUT	seconds before the whole run is abandoned (900)
+#   BENCH_CONN_RATE	the gateway's per-sandbox limit of new connections
+#			per second (pxtool -r; 0, the default: none, so that
+#			the rate series measure the proxy, not the limit,
+#			whose product default is GW_CONN_RATE)
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 B=${ISORUN_BUILD:-build/rel}
@@ -133,8 +137,8 @@ universe_wan_route_back "$U" 100.127.0.0/30 || fail "baseline setup"
 
 # ---- the proxy: pxtool in NAME-host (nsenter: see tests/net/proxy_tcp.sh) ----
 mkfifo "$T/in"
-nsenter --net=/run/netns/"$U-host" "$PX" run "$R" <"$T/in" >"$T/out" \
-    2>"$T/audit" &
+nsenter --net=/run/netns/"$U-host" "$PX" run "$R" -r "${BENCH_CONN_RATE:-0}" \
+    <"$T/in" >"$T/out" 2>"$T/audit" &
 PXPID=$!
 exec 3>"$T/in"
 nout=0

@@ -2,7 +2,8 @@
  * pxtool - test driver for src/proxy (tests/net/proxy_*.sh, bench/proxy).
  *
  *   pxtool run NAME [-t THREADS] [-f FIRST_BYTE_MS] [-p PEEK_MS]
- *          [-m MAX_CONNS] [-i IDLE_MS] [-E STATE_DIR [-U UPSTREAM_CA]]
+ *          [-m MAX_CONNS] [-i IDLE_MS] [-r CONN_RATE]
+ *          [-E STATE_DIR [-U UPSTREAM_CA]]
  *
  * Plays the runner: stays in the caller's network namespace (the test's
  * "host"), creates the gateway NAME and the proxy, and reads commands on
@@ -19,6 +20,10 @@
  *                                         template is a space)
  *   secret NAME VALUE                  -> "secret NAME"
  *   quit
+ *
+ * -r sets the gateway's per-sandbox limit of new connections per second
+ * (gc_conn_rate; 0: none; default GW_CONN_RATE): bench/proxy measures the
+ * proxy's own connection rate with none.
  *
  * -E turns on the interception of endpoint hosts: the CA is STATE_DIR/ca,
  * the secrets STATE_DIR/secrets; upstream servers are verified against the
@@ -391,10 +396,10 @@ cmd_run(int argc, char **argv)
 	struct tlsca		*ca = NULL;
 	char			 line[4096], path[4096];
 	const char		*state = NULL, *upca = NULL;
-	int			 ch;
+	int			 ch, rate = -1;
 
 	proxy_config_default(&pc);
-	while ((ch = getopt(argc, argv, "t:f:p:m:i:E:U:")) != -1) {
+	while ((ch = getopt(argc, argv, "t:f:p:m:i:r:E:U:")) != -1) {
 		switch (ch) {
 		case 'E': state = optarg; break;
 		case 'U': upca = optarg; break;
@@ -403,6 +408,7 @@ cmd_run(int argc, char **argv)
 		case 'p': pc.pc_peek_ms = (unsigned)atoi(optarg); break;
 		case 'm': pc.pc_max_conns = (unsigned)atoi(optarg); break;
 		case 'i': pc.pc_idle_ms = (unsigned)atoi(optarg); break;
+		case 'r': rate = atoi(optarg); break;
 		default:
 			return 2;
 		}
@@ -416,6 +422,8 @@ cmd_run(int argc, char **argv)
 	gateway_config_default(&gc);
 	gc.gc_name = argv[optind];
 	gc.gc_max_sandboxes = MAX_SB;
+	if (rate >= 0)
+		gc.gc_conn_rate = (unsigned)rate;
 	if ((gw = gateway_create(&gc, &err)) == NULL) {
 		printf("error %s\n", err.msg);
 		return 1;
@@ -480,6 +488,6 @@ main(int argc, char **argv)
 		return 0;
 	}
 	fprintf(stderr, "usage: pxtool run NAME [-t N] [-f MS] [-p MS] "
-	    "[-m N] [-i MS] | purge NAME\n");
+	    "[-m N] [-i MS] [-r RATE] | purge NAME\n");
 	return 2;
 }
