@@ -596,8 +596,10 @@ forward_head(struct conn *c, const uint8_t *in, char *why, size_t wlen)
 	char			*out, *val;
 	size_t			 cap, o, vlen, n;
 
-	cap = m->m_h.hd_used + ep_host_ncreds(h) * (EP_HEADER_MAX +
-	    EP_VALUE_MAX + 4) + 4;
+	/* Each field is rebuilt as "name: value": one byte more than a
+	   field sent without the space. */
+	cap = m->m_h.hd_used + m->m_h.hd_nfields + ep_host_ncreds(h) *
+	    (EP_HEADER_MAX + EP_VALUE_MAX + 4) + 4;
 	if ((out = malloc(cap)) == NULL) {
 		snprintf(why, wlen, "out of memory");
 		return -1;

@@ -113,9 +113,11 @@ check "the runner made its CA (key 0600)" \
 # b: the same host on 8443, whose server has a certificate of no known CA.
 cmd add a allow=api.openai.com,allowed.test >/dev/null
 cmd add b allow=api.openai.com >/dev/null
+cmd add c allow=api.openai.com >/dev/null
 cmd dns a 192.0.2.10 api.openai.com >/dev/null
 cmd dns a 192.0.2.11 allowed.test >/dev/null
 cmd dns b 192.0.2.10 api.openai.com >/dev/null
+cmd dns c 192.0.2.10 api.openai.com >/dev/null
 c ep a api.openai.com 'rule=POST,/v1/chat/completions,allow' \
     'rule=*,/v1/files/*,allow' 'rule=DELETE,/v1/admin/*,deny' \
     'rule=GET,/v1/models,allow' \
@@ -124,6 +126,8 @@ check "endpoint entry with a credential of a secret not set yet is accepted" \
     '[ "$r" = "ep a" ]' "got '$r'"
 c secret openai "$SECRET"
 check "secret set" '[ "$r" = "secret openai" ]' "got '$r'"
+c ep c api.openai.com 'rule=*,/*,allow'
+check "third sandbox: rules without credentials" '[ "$r" = "ep c" ]' "got '$r'"
 c ep b api.openai.com:8443 'rule=*,/*,allow'
 check "second sandbox: endpoint on port 8443" '[ "$r" = "ep b" ]' "got '$r'"
 c ep a blocked.test 'rule=*,/*,allow'
@@ -195,6 +199,15 @@ universe_wait_log "$U" '"target":"/v1/files/up"' 3
 line=$(grep '"target":"/v1/files/up"' "$WLOG")
 check "keep-alive: upstream saw both allowed requests on ONE connection, not the denied one" \
     'echo "$line" | grep -q "\"requests\":2" && ! echo "$line" | grep -q admin' "$line"
+
+# 4b. A head of many short fields (no space after the colon) is rebuilt
+#     with ": " - longer than it came - for an entry without credentials.
+flds=''
+for n in $(seq 1 90); do flds="${flds}x$n:y\r\n"; done
+out=$(ip netns exec "$R-sb2" $EPC 192.0.2.10 443 api.openai.com "$RCA" \
+    "GET /many HTTP/1.1\r\n${H}${flds}\r\n")
+check "90 short header fields: forwarded whole" \
+    'echo "$out" | grep -q "^resp 200 .*path=/many"' "got '$out'"
 
 # 5. Smuggling: a request with both Content-Length and Transfer-Encoding,
 #    hiding a DELETE in its body, is refused whole.
