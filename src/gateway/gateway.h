@@ -79,8 +79,8 @@ struct gateway_config {
 					   GW_CONN_BURST */
 };
 
-#define GW_CONN_RATE	1000
-#define GW_CONN_BURST	1000
+#define GW_CONN_RATE	5000
+#define GW_CONN_BURST	5000
 
 /* What the rate limits of one slot refused so far (nft counters). */
 struct gw_refused {
