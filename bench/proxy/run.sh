@@ -211,9 +211,11 @@ grep -q '"name_source":"sni"' "$T/audit" ||
 holdpx() {
 	# pxtool holds two descriptors per idle relayed connection (its
 	# sockets; pipes only while bytes are in flight, from a pool of 64 per
-	# loop): fit the count to its limit rather than fail on EMFILE
+	# loop): fit the count to what the proxy takes under its limit
+	# (pc_max_total: the limit less PROXY_FD_RESERVE, 1024, over two)
+	# rather than count its refusals of the rest as "blocked"
 	lim=$(awk '/^Max open files/ { print $4 }' "/proc/$PXPID/limits")
-	fit=$(( (lim - 512) / 2 / NSB_HOLD * NSB_HOLD ))
+	fit=$(( (lim - 1024) / 2 / NSB_HOLD * NSB_HOLD ))
 	HOLD_WANT=$HOLDN
 	if [ "$fit" -lt "$HOLDN" ]; then
 		note "pxtool may open $lim descriptors (hard RLIMIT_NOFILE): holding $fit connections, not $HOLDN"
