@@ -15,4 +15,7 @@
 int	api_endpoints_member(const json_t *v, struct endpoints **eps,
 	    char **text, struct api_error *err);
 
+/* "an object", "a string", ... for messages; "nothing" for NULL. */
+const char	*api_json_type(const json_t *v);
+
 #endif

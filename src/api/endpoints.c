@@ -26,24 +26,6 @@ struct epj {
 	size_t			 ej_n;
 };
 
-static const char *
-jtype(const json_t *v)
-{
-	if (v == NULL)
-		return "nothing";
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:	return "an object";
-	case JSON_ARRAY:	return "an array";
-	case JSON_STRING:	return "a string";
-	case JSON_INTEGER:	return "an integer";
-	case JSON_REAL:		return "a number";
-	case JSON_TRUE:
-	case JSON_FALSE:	return "a boolean";
-	case JSON_NULL:		return "null";
-	}
-	return "something else";
-}
-
 static int
 unknown_check(const json_t *o, const char *field, const char *const *known,
     const char *list, struct api_error *err)
@@ -75,7 +57,7 @@ str_val(const json_t *v, const char *field, const char *key,
 
 	if (!json_is_string(v))
 		return api_error_set(err, API_INVALID_ARGUMENT, "%s%s%s: want a "
-		    "string, got %s", field, dot, key, jtype(v));
+		    "string, got %s", field, dot, key, api_json_type(v));
 	if (json_string_length(v) > STR_MAX ||
 	    memchr(json_string_value(v), '\0', json_string_length(v)) != NULL)
 		return api_error_set(err, API_INVALID_ARGUMENT, "%s%s%s: %s",
@@ -108,7 +90,7 @@ arr_get(const json_t *o, const char *key, const char *field, size_t max,
 		return 0;
 	if (!json_is_array(v))
 		return api_error_set(err, API_INVALID_ARGUMENT, "%s.%s: want an "
-		    "array, got %s", field, key, jtype(v));
+		    "array, got %s", field, key, api_json_type(v));
 	if (json_array_size(v) > max)
 		return api_error_set(err, API_INVALID_ARGUMENT, "%s.%s: %zu "
 		    "items, at most %zu", field, key, json_array_size(v), max);
@@ -135,7 +117,7 @@ rules_get(const json_t *a, const char *field, struct ep_rule_spec **out,
 		if (!json_is_object(o))
 			return api_error_set(err, API_INVALID_ARGUMENT, "%s: want "
 			    "an object {method, path, action}, got %s", f,
-			    jtype(o));
+			    api_json_type(o));
 		if (unknown_check(o, f, known, "method, path, action",
 		    err) == -1 ||
 		    str_get(o, "method", f, &r[i].ers_method, err) == -1 ||
@@ -170,7 +152,7 @@ creds_get(const json_t *a, const char *field, struct ep_cred_spec **out,
 		if (!json_is_object(o))
 			return api_error_set(err, API_INVALID_ARGUMENT, "%s: want "
 			    "{header, value} or a string \"Name: template\", "
-			    "got %s", f, jtype(o));
+			    "got %s", f, api_json_type(o));
 		if (unknown_check(o, f, known, "header, value", err) == -1 ||
 		    str_get(o, "header", f, &c[i].ecs_header, err) == -1 ||
 		    str_get(o, "value", f, &c[i].ecs_value, err) == -1)
@@ -210,7 +192,7 @@ entry_get(const json_t *o, size_t i, struct epj *j, struct api_error *err)
 	if (!json_is_object(o))
 		return api_error_set(err, API_INVALID_ARGUMENT, "%s: want an "
 		    "object {host, rules?, default?, credentials?}, got %s", f,
-		    jtype(o));
+		    api_json_type(o));
 	if (unknown_check(o, f, known, "host, rules, default, credentials",
 	    err) == -1 ||
 	    str_get(o, "host", f, &h->ehs_host, err) == -1 ||
@@ -241,7 +223,7 @@ eps_from_json(const json_t *a, struct endpoints **out, struct api_error *err)
 	if (!json_is_array(a))
 		return api_error_set(err, API_INVALID_ARGUMENT, "endpoints: want "
 		    "an array of {host, rules?, default?, credentials?}, got %s",
-		    jtype(a));
+		    api_json_type(a));
 	if ((n = json_array_size(a)) == 0)
 		return 0;
 	if (n > EP_HOSTS_MAX)

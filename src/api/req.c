@@ -19,9 +19,11 @@
 
 #define Q_MAX	64	/* bytes of a value quoted in a message */
 
-static const char *
-jtype(const json_t *v)
+const char *
+api_json_type(const json_t *v)
 {
+	if (v == NULL)
+		return "nothing";
 	switch (json_typeof(v)) {
 	case JSON_OBJECT:	return "an object";
 	case JSON_ARRAY:	return "an array";
@@ -56,7 +58,7 @@ body_load(const char *body, size_t len, bool empty_ok, struct api_error *err)
 	}
 	if (!json_is_object(j)) {
 		api_error_set(err, API_INVALID_JSON, "body: want a JSON object, "
-		    "got %s", jtype(j));
+		    "got %s", api_json_type(j));
 		json_decref(j);
 		return NULL;
 	}
@@ -98,7 +100,7 @@ want_string(const json_t *v, const char *field, size_t max, bool empty_ok,
 
 	if (!json_is_string(v))
 		return api_error_set(err, API_INVALID_ARGUMENT, "%s: want a "
-		    "string, got %s", field, jtype(v));
+		    "string, got %s", field, api_json_type(v));
 	n = json_string_length(v);
 	if (n == 0 && !empty_ok)
 		return api_error_set(err, API_INVALID_ARGUMENT, "%s: must not "
@@ -125,7 +127,7 @@ want_ms(const json_t *v, const char *field, uint64_t max, uint64_t *out,
 		return api_error_set(err, API_INVALID_ARGUMENT, "%s: want an "
 		    "integer number of milliseconds from 1 to %llu, got %s",
 		    field, (unsigned long long)max, json_is_integer(v) ?
-		    "a value out of range" : jtype(v));
+		    "a value out of range" : api_json_type(v));
 	*out = (uint64_t)i;
 	return 0;
 }
@@ -150,7 +152,7 @@ want_strv(const json_t *v, const char *field, size_t maxn, bool empty_ok,
 
 	if (!json_is_array(v))
 		return api_error_set(err, API_INVALID_ARGUMENT, "%s: want an "
-		    "array of strings, got %s", field, jtype(v));
+		    "array of strings, got %s", field, api_json_type(v));
 	cnt = json_array_size(v);
 	if (cnt > maxn)
 		return api_error_set(err, API_INVALID_ARGUMENT, "%s: %zu items, "
@@ -183,7 +185,7 @@ want_env(const json_t *v, const char *field, char ***out,
 
 	if (!json_is_object(v))
 		return api_error_set(err, API_INVALID_ARGUMENT, "%s: want an "
-		    "object of strings, got %s", field, jtype(v));
+		    "object of strings, got %s", field, api_json_type(v));
 	if ((n = json_object_size(v)) > API_ENV_MAX)
 		return api_error_set(err, API_INVALID_ARGUMENT, "%s: %zu "
 		    "variables, at most %d", field, n, API_ENV_MAX);
@@ -252,7 +254,7 @@ network_get(const json_t *obj, struct api_network *n, struct api_error *err)
 		return 0;
 	if (!json_is_object(net))
 		return api_error_set(err, API_INVALID_ARGUMENT, "network: want an "
-		    "object {allow?: [...], deny?: [...]}, got %s", jtype(net));
+		    "object {allow?: [...], deny?: [...]}, got %s", api_json_type(net));
 	if (no_unknown(net, "network.", known, err) == -1)
 		return -1;
 	/* Rules are judged by policy_compile(); empty ones too. */
@@ -323,7 +325,7 @@ api_create_parse(const char *body, size_t len, struct api_create *c,
 	if ((v = json_object_get(j, "id")) != NULL) {
 		if (!json_is_string(v)) {
 			api_error_set(err, API_INVALID_ARGUMENT, "id: want a "
-			    "string, got %s", jtype(v));
+			    "string, got %s", api_json_type(v));
 			goto fail;
 		}
 		if (api_id_check(json_string_value(v), json_string_length(v),
@@ -405,7 +407,7 @@ api_exec_parse(const char *body, size_t len, struct api_exec *x,
 		}
 	} else {
 		api_error_set(err, API_INVALID_ARGUMENT, "cmd: want a string or "
-		    "an array of strings, got %s", jtype(v));
+		    "an array of strings, got %s", api_json_type(v));
 		goto fail;
 	}
 	if ((v = json_object_get(j, "env")) != NULL &&

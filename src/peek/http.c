@@ -14,9 +14,9 @@
 #include <strings.h>
 
 #include "../common/err.h"
+#include "peek_int.h"
 #include "peek.h"
 
-#define QMAX	32	/* guest bytes quoted in a reason */
 
 struct hostport {
 	char		 hp_host[PEEK_NAME_MAX + 2];
@@ -40,21 +40,6 @@ bad(struct http_head *h, const char *fmt, ...)
 	return -1;
 }
 
-static const char *
-quote(char *out, size_t outlen, const uint8_t *s, size_t n)
-{
-	str_quote((const char *)s, n, QMAX, out, outlen);
-	return out;
-}
-
-static int
-is_tchar(uint8_t c)
-{
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9'))
-		return 1;
-	return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
 
 /*
  * A byte at `i` broke the head: if it is still on the first line and that
@@ -90,7 +75,7 @@ host_parse(struct http_head *h, const uint8_t *s, size_t n, int need_port,
 	enum peek_host	 k;
 
 	memset(hp, 0, sizeof(*hp));
-	quote(q, sizeof(q), s, n);
+	peek_quote(q, sizeof(q), s, n);
 	if (n == 0)
 		return bad(h, "%s is empty", what);
 	if (memchr(s, '@', n) != NULL)
@@ -193,7 +178,7 @@ target(struct http_head *h, const uint8_t *m, size_t mlen, const uint8_t *t,
 			break;
 	if (i == 0 || n - i < 3 || memcmp(t + i, "://", 3) != 0)
 		return bad(h, "request-target %s is not in origin, absolute, "
-		    "authority or asterisk form", quote(q, sizeof(q), t, n));
+		    "authority or asterisk form", peek_quote(q, sizeof(q), t, n));
 	a = i + 3;
 	for (i = a; i < n && t[i] != '/' && t[i] != '?' && t[i] != '#'; i++)
 		;
@@ -215,18 +200,18 @@ request_line(struct http_head *h, const uint8_t *l, size_t n)
 
 	/* Until the version is checked, a bad line is not HTTP at all. */
 	h->hh_notreq = 1;
-	for (m = 0; m < n && is_tchar(l[m]); m++)
+	for (m = 0; m < n && peek_tchar(l[m]); m++)
 		;
 	if (m == 0 || m == n || l[m] != ' ')
 		return bad(h, "malformed request line %s",
-		    quote(q, sizeof(q), l, n));
+		    peek_quote(q, sizeof(q), l, n));
 	if (m > PEEK_METHOD_MAX)
 		return bad(h, "method is %zu bytes long, over %d", m,
 		    PEEK_METHOD_MAX);
 	t = l + m + 1;
 	if ((sp = memchr(t, ' ', (size_t)(l + n - t))) == NULL || sp == t)
 		return bad(h, "malformed request line %s",
-		    quote(q, sizeof(q), l, n));
+		    peek_quote(q, sizeof(q), l, n));
 	tl = (size_t)(sp - t);
 	v = sp + 1;
 	vl = (size_t)(l + n - v);
@@ -237,10 +222,10 @@ request_line(struct http_head *h, const uint8_t *l, size_t n)
 		h->hh_minor = v[7] - '0';
 	else if (vl >= 5 && memcmp(v, "HTTP/", 5) == 0)
 		return bad(h, "unknown HTTP version %s",
-		    quote(q, sizeof(q), v, vl));
+		    peek_quote(q, sizeof(q), v, vl));
 	else
 		return bad(h, "malformed request line %s",
-		    quote(q, sizeof(q), l, n));
+		    peek_quote(q, sizeof(q), l, n));
 	for (m = 0; m < tl; m++)
 		if (t[m] < 0x21 || t[m] > 0x7e)
 			return bad(h, "request-target has byte 0x%02x", t[m]);
@@ -273,8 +258,8 @@ host_header(struct http_head *h, const uint8_t *v, size_t n)
 	if (hp.hp_len != h->hh_hostlen ||
 	    strncasecmp(hp.hp_host, h->hh_host, hp.hp_len) != 0)
 		return bad(h, "Host %s differs from the request-target's "
-		    "authority %s", quote(q1, sizeof(q1), v, n),
-		    quote(q2, sizeof(q2), (const uint8_t *)h->hh_host,
+		    "authority %s", peek_quote(q1, sizeof(q1), v, n),
+		    peek_quote(q2, sizeof(q2), (const uint8_t *)h->hh_host,
 		    h->hh_hostlen));
 	return 0;
 }
@@ -287,24 +272,24 @@ header_line(struct http_head *h, const uint8_t *l, size_t n)
 
 	if (l[0] == ' ' || l[0] == '\t')
 		return bad(h, "obsolete line folding: header line %s starts "
-		    "with whitespace", quote(q, sizeof(q), l, n));
-	for (c = 0; c < n && is_tchar(l[c]); c++)
+		    "with whitespace", peek_quote(q, sizeof(q), l, n));
+	for (c = 0; c < n && peek_tchar(l[c]); c++)
 		;
 	if (c == n)
 		return bad(h, "header line %s has no ':'",
-		    quote(q, sizeof(q), l, n));
+		    peek_quote(q, sizeof(q), l, n));
 	if (l[c] == ' ' || l[c] == '\t')
 		return bad(h, "whitespace before the colon in header %s",
-		    quote(q, sizeof(q), l, c));
+		    peek_quote(q, sizeof(q), l, c));
 	if (l[c] != ':')
 		return bad(h, "header name %s has byte 0x%02x, not a token "
-		    "character", quote(q, sizeof(q), l, c), l[c]);
+		    "character", peek_quote(q, sizeof(q), l, c), l[c]);
 	if (c == 0)
 		return bad(h, "empty header name");
 	for (i = c + 1; i < n; i++)
 		if ((l[i] < 0x20 && l[i] != '\t') || l[i] == 0x7f)
 			return bad(h, "header %s has control byte 0x%02x",
-			    quote(q, sizeof(q), l, c), l[i]);
+			    peek_quote(q, sizeof(q), l, c), l[i]);
 	if (c != 4 || strncasecmp((const char *)l, "host", 4) != 0)
 		return 0;
 	for (i = c + 1; i < n && (l[i] == ' ' || l[i] == '\t'); i++)

@@ -15,9 +15,9 @@
 #include <strings.h>
 
 #include "../common/err.h"
+#include "peek_int.h"
 #include "http1.h"
 
-#define QMAX	32	/* guest bytes quoted in a reason */
 
 enum ch_state {
 	CH_SIZE,	/* hex digits of a chunk size */
@@ -62,21 +62,6 @@ cbad(struct h1_chunked *c, const char *fmt, ...)
 	return PEEK_BAD;
 }
 
-static const char *
-quote(char *out, size_t outlen, const uint8_t *s, size_t n)
-{
-	str_quote((const char *)s, n, QMAX, out, outlen);
-	return out;
-}
-
-static int
-is_tchar(uint8_t c)
-{
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9'))
-		return 1;
-	return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
 
 static int
 is_ows(uint8_t c)
@@ -119,11 +104,11 @@ request_line(struct h1_head *h, const uint8_t *l, size_t n)
 	char	 q[140];
 	size_t	 m, t, v;
 
-	for (m = 0; m < n && is_tchar(l[m]); m++)
+	for (m = 0; m < n && peek_tchar(l[m]); m++)
 		;
 	if (m == 0 || m == n || l[m] != ' ')
 		return hbad(h, "malformed request line %s",
-		    quote(q, sizeof(q), l, n));
+		    peek_quote(q, sizeof(q), l, n));
 	if (m > PEEK_METHOD_MAX)
 		return hbad(h, "method is %zu bytes long, over %d", m,
 		    PEEK_METHOD_MAX);
@@ -132,12 +117,12 @@ request_line(struct h1_head *h, const uint8_t *l, size_t n)
 			return hbad(h, "request-target has byte 0x%02x", l[t]);
 	if (t == m + 1 || t == n)
 		return hbad(h, "malformed request line %s",
-		    quote(q, sizeof(q), l, n));
+		    peek_quote(q, sizeof(q), l, n));
 	v = t + 1;
 	if (n - v != 8 || memcmp(l + v, "HTTP/1.", 7) != 0 ||
 	    (l[v + 7] != '0' && l[v + 7] != '1'))
 		return hbad(h, "request line: version %s is not HTTP/1.0 or "
-		    "HTTP/1.1", quote(q, sizeof(q), l + v, n - v));
+		    "HTTP/1.1", peek_quote(q, sizeof(q), l + v, n - v));
 	h->hd_minor = l[v + 7] - '0';
 	h->hd_method_off = (uint32_t)h->hd_line;
 	h->hd_method_len = (uint32_t)m;
@@ -155,12 +140,12 @@ status_line(struct h1_head *h, const uint8_t *l, size_t n)
 	if (n < 8 || memcmp(l, "HTTP/1.", 7) != 0 ||
 	    (l[7] != '0' && l[7] != '1') || (n > 8 && l[8] != ' '))
 		return hbad(h, "status line %s does not start with HTTP/1.0 "
-		    "or HTTP/1.1 and a space", quote(q, sizeof(q), l, n));
+		    "or HTTP/1.1 and a space", peek_quote(q, sizeof(q), l, n));
 	if (n < 12 || l[9] < '1' || l[9] > '9' || l[10] < '0' ||
 	    l[10] > '9' || l[11] < '0' || l[11] > '9' ||
 	    (n > 12 && l[12] != ' '))
 		return hbad(h, "status line %s has no 3-digit status code "
-		    "from 100 to 999", quote(q, sizeof(q), l, n));
+		    "from 100 to 999", peek_quote(q, sizeof(q), l, n));
 	for (i = 13; i < n; i++)
 		if (!is_vbyte(l[i]))
 			return hbad(h, "reason phrase has control byte 0x%02x",
@@ -184,16 +169,16 @@ content_length(struct h1_head *h, const uint8_t *v, size_t n)
 		return hbad(h, "both Transfer-Encoding and Content-Length");
 	if (n == 0 || n > 19)
 		return hbad(h, "Content-Length %s is not 1 to 19 decimal "
-		    "digits", quote(q, sizeof(q), v, n));
+		    "digits", peek_quote(q, sizeof(q), v, n));
 	for (i = 0; i < n; i++) {
 		if (v[i] < '0' || v[i] > '9')
 			return hbad(h, "Content-Length %s is not 1 to 19 "
-			    "decimal digits", quote(q, sizeof(q), v, n));
+			    "decimal digits", peek_quote(q, sizeof(q), v, n));
 		x = x * 10 + (uint64_t)(v[i] - '0');
 	}
 	if (x > H1_BODY_MAX_DECL)
 		return hbad(h, "Content-Length %s is over %llu",
-		    quote(q, sizeof(q), v, n),
+		    peek_quote(q, sizeof(q), v, n),
 		    (unsigned long long)H1_BODY_MAX_DECL);
 	h->hd_length = x;
 	return 0;
@@ -221,15 +206,15 @@ response_codings(struct h1_head *h, const uint8_t *v, size_t n)
 		for (e = i; e > s && is_ows(v[e - 1]); e--)
 			;
 		for (k = s; k < e; k++)
-			if (!is_tchar(v[k]))
+			if (!peek_tchar(v[k]))
 				return hbad(h, "Transfer-Encoding %s: coding "
 				    "%s is not a token",
-				    quote(q, sizeof(q), v, n),
-				    quote(q2, sizeof(q2), v + s, e - s));
+				    peek_quote(q, sizeof(q), v, n),
+				    peek_quote(q2, sizeof(q2), v + s, e - s));
 		last = eq(v + s, e - s, "chunked");
 		if (last && ++nchunked > 1)
 			return hbad(h, "Transfer-Encoding %s: chunked more "
-			    "than once", quote(q, sizeof(q), v, n));
+			    "than once", peek_quote(q, sizeof(q), v, n));
 	}
 	if (last == -1)
 		return hbad(h, "Transfer-Encoding is empty");
@@ -263,7 +248,7 @@ transfer_encoding(struct h1_head *h, const uint8_t *r, size_t n,
 		;
 	if (!eq(r + i, n - i, "chunked"))
 		return hbad(h, "Transfer-Encoding %s is not exactly 'chunked'",
-		    quote(q, sizeof(q), r, n));
+		    peek_quote(q, sizeof(q), r, n));
 	h->hd_body = H1_BODY_CHUNKED;
 	return 0;
 }
@@ -277,24 +262,24 @@ field_line(struct h1_head *h, const uint8_t *l, size_t n)
 
 	if (is_ows(l[0]))
 		return hbad(h, "obsolete line folding: field line %s starts "
-		    "with whitespace", quote(q, sizeof(q), l, n));
-	for (c = 0; c < n && is_tchar(l[c]); c++)
+		    "with whitespace", peek_quote(q, sizeof(q), l, n));
+	for (c = 0; c < n && peek_tchar(l[c]); c++)
 		;
 	if (c == n)
 		return hbad(h, "field line %s has no ':'",
-		    quote(q, sizeof(q), l, n));
+		    peek_quote(q, sizeof(q), l, n));
 	if (is_ows(l[c]))
 		return hbad(h, "whitespace between field name %s and its "
-		    "colon", quote(q, sizeof(q), l, c));
+		    "colon", peek_quote(q, sizeof(q), l, c));
 	if (l[c] != ':')
 		return hbad(h, "field name %s has byte 0x%02x, not a token "
-		    "character", quote(q, sizeof(q), l, c), l[c]);
+		    "character", peek_quote(q, sizeof(q), l, c), l[c]);
 	if (c == 0)
 		return hbad(h, "empty field name");
 	for (i = c + 1; i < n; i++)
 		if (!is_vbyte(l[i]))
 			return hbad(h, "field %s has control byte 0x%02x",
-			    quote(q, sizeof(q), l, c), l[i]);
+			    peek_quote(q, sizeof(q), l, c), l[i]);
 	if (h->hd_nfields == H1_FIELDS_MAX)
 		return hbad(h, "more than %d header fields", H1_FIELDS_MAX);
 	for (i = c + 1; i < n && is_ows(l[i]); i++)
@@ -557,7 +542,7 @@ trailer_byte(struct h1_chunked *c, uint8_t b)
 		    "its colon");
 	else if (b == '\r')
 		return cbad(c, "trailer line has no ':'");
-	else if (!is_tchar(b))
+	else if (!peek_tchar(b))
 		return cbad(c, "trailer field name has byte 0x%02x, not a "
 		    "token character", b);
 	return PEEK_MORE;

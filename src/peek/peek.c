@@ -7,15 +7,22 @@
 
 #include "../common/err.h"
 #include "peek.h"
+#include "peek_int.h"
 
-/* RFC 9110 tchar. */
-static int
-is_tchar(uint8_t c)
+int
+peek_tchar(uint8_t c)
 {
 	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 	    (c >= '0' && c <= '9'))
 		return 1;
 	return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+const char *
+peek_quote(char *out, size_t outlen, const uint8_t *s, size_t n)
+{
+	str_quote((const char *)s, n, PEEK_QMAX, out, outlen);
+	return out;
 }
 
 enum peek_rc
@@ -40,7 +47,7 @@ peek_classify(const uint8_t *buf, size_t len)
 	for (i = 0; i < len && i <= PEEK_METHOD_MAX; i++) {
 		if (buf[i] == ' ')
 			return i > 0 ? PEEK_HTTP : PEEK_OTHER;
-		if (!is_tchar(buf[i]))
+		if (!peek_tchar(buf[i]))
 			return PEEK_OTHER;
 	}
 	return i > PEEK_METHOD_MAX ? PEEK_OTHER : PEEK_MORE;
