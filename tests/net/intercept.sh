@@ -82,25 +82,10 @@ nsenter --net=/run/netns/"$U-host" "$PX" run -t 2 -E "$T/state" \
     -U "$UNIVERSE_CA" "$R" <"$T/in" >"$T/out" 2>"$T/audit" &
 PXPID=$!
 exec 3>"$T/in"
-nout=0
-cmd() {
-	if ! kill -0 "$PXPID" 2>/dev/null; then
-		echo "error: pxtool is gone: $(tail -n 3 "$T/audit" | tr '\n' ' ')"
-		return
-	fi
-	echo "$*" >&3
-	nout=$((nout + 1))
-	i=0
-	while [ "$(grep -vc '^ready' "$T/out" 2>/dev/null)" -lt $nout ] && [ $i -lt 100 ]; do
-		sleep 0.05; i=$((i + 1))
-	done
-	grep -v '^ready' "$T/out" | sed -n "${nout}p"
-}
+. tests/net/lib/pxtool.sub
 # c LINE...: cmd, its answer in $r (cmd must not run in a subshell: nout).
 c() { cmd "$@" >"$T/last"; r=$(cat "$T/last"); }
-i=0
-while ! grep -q '^ready' "$T/out" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-if ! grep -q '^ready' "$T/out"; then
+if ! px_ready; then
 	echo "not ok - $TEST: pxtool did not start: $(cat "$T/out" "$T/audit" | head -5)"
 	exit 1
 fi

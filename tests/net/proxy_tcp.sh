@@ -53,24 +53,8 @@ nsenter --net=/run/netns/"$U-host" "$PX" run -t 2 -f 800 -p 1500 -m 8 "$R" \
 PXPID=$!
 exec 3>"$T/in"
 
-# cmd LINE...: sends a command, prints pxtool's one-line answer.
-nout=0
-cmd() {
-	if ! kill -0 "$PXPID" 2>/dev/null; then
-		echo "error: pxtool is gone: $(tail -n 3 "$T/audit" | tr '\n' ' ')"
-		return
-	fi
-	echo "$*" >&3
-	nout=$((nout + 1))
-	i=0
-	while [ "$(grep -vc '^ready' "$T/out" 2>/dev/null)" -lt $nout ] && [ $i -lt 100 ]; do
-		sleep 0.05; i=$((i + 1))
-	done
-	grep -v '^ready' "$T/out" | sed -n "${nout}p"
-}
-i=0
-while ! grep -q '^ready' "$T/out" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-if ! grep -q '^ready' "$T/out"; then
+. tests/net/lib/pxtool.sub
+if ! px_ready; then
 	echo "not ok - proxy_tcp: pxtool did not start: $(cat "$T/out" "$T/audit" | head -5)"
 	exit 1
 fi
