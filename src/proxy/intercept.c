@@ -735,7 +735,8 @@ request_head(struct conn *c)
 		m->m_discarded = 0;
 		h1_chunked_init(&m->m_rqch);
 		in_consume(g, m->m_h.hd_used);
-		m->m_rq = m->m_rqbody == H1_BODY_NONE ? RQ_HEAD : RQ_BODY;
+		m->m_rq = m->m_rqbody == H1_BODY_NONE || (m->m_rqbody ==
+		    H1_BODY_LENGTH && m->m_rqleft == 0) ? RQ_HEAD : RQ_BODY;
 		h1_request_init(&m->m_h);
 		return 1;
 	}

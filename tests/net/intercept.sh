@@ -177,9 +177,10 @@ check "no denied request reached upstream" \
 out=$(in_a $EPC 192.0.2.10 443 api.openai.com "$RCA" \
     "GET /v1/models HTTP/1.1\r\n${H}\r\n" \
     "DELETE /v1/admin/x HTTP/1.1\r\n${H}Content-Length: 3\r\n\r\nabc" \
+    "DELETE /v1/admin/y HTTP/1.1\r\n${H}Content-Length: 0\r\n\r\n" \
     "POST /v1/files/up HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
-check "keep-alive: 200, 403, 200 on one connection" \
-    '[ "$(echo "$out" | cut -d" " -f1,2 | tr "\n" " ")" = "resp 200 resp 403 resp 200 open " ]' "got '$out'"
+check "keep-alive: 200, 403, 403 (empty body), 200 on one connection" \
+    '[ "$(echo "$out" | cut -d" " -f1,2 | tr "\n" " ")" = "resp 200 resp 403 resp 403 resp 200 open " ]' "got '$out'"
 universe_wait_log "$U" '"target":"/v1/files/up"' 3
 line=$(grep '"target":"/v1/files/up"' "$WLOG")
 check "keep-alive: upstream saw both allowed requests on ONE connection, not the denied one" \
