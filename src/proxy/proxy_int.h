@@ -139,6 +139,9 @@ struct conn {
 	size_t			 c_inpipe[2];
 	uint8_t			 c_eof[2];	/* read EOF from side */
 	uint8_t			 c_shut[2];	/* shut write on side */
+	uint8_t			 c_reset[2];	/* [dir]: its reader was reset;
+						   the pipe is flushed first,
+						   then the reset passed on */
 	unsigned		 c_slot, c_gen;
 	struct policy		*c_pol;		/* the deciding policy */
 	struct sockaddr_in6	 c_src, c_dst;	/* v4 as v4-mapped */

@@ -269,10 +269,11 @@ conn_pump(struct loop *lp, struct conn *c)
 					c->c_eof[dir] = 1;
 					progress = 1;
 				} else if (errno != EAGAIN) {
-					conn_free(lp, c, 1, dir == 0 ?
-					    "reset by the sandbox" :
-					    "reset by upstream");
-					return -1;
+					/* What it sent before the reset is
+					   in the pipe: delivered first, as
+					   its peer would have had it. */
+					c->c_eof[dir] = c->c_reset[dir] = 1;
+					progress = 1;
 				}
 			}
 			if (c->c_inpipe[dir] > 0) {
@@ -289,6 +290,12 @@ conn_pump(struct loop *lp, struct conn *c)
 					    "reset by the sandbox");
 					return -1;
 				}
+			}
+			if (c->c_reset[dir] && c->c_inpipe[dir] == 0) {
+				conn_free(lp, c, 1, dir == 0 ?
+				    "reset by the sandbox" :
+				    "reset by upstream");
+				return -1;
 			}
 			if (c->c_eof[dir] && c->c_inpipe[dir] == 0 &&
 			    !c->c_shut[dir]) {

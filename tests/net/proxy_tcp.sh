@@ -294,6 +294,47 @@ check "source port reused over a TIME_WAIT in the gateway: no SYN retry" \
     'echo "$out" | grep -q "^ok" && [ "$(grep -c "\"path\":\"/t20c-" "$WLOG")" = 2 ] &&
      [ "${syn1:-x}" = "${syn0:-y}" ]' "got '$out', SYN retransmits ${syn0:-?} -> ${syn1:-?}"
 
+# 20d. upstream resets after sending 3 MB that the client has not read yet:
+#     what it sent before the reset (in the proxy's pipe and buffers) still
+#     reaches the client, then the reset
+cat >"$T/rst_srv.py" <<'PYEOF'
+import fcntl, socket, struct, sys, termios, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("192.0.2.11", 5003))
+s.listen(4)
+open(sys.argv[1], "w").write("ready\n")
+c, a = s.accept()
+c.sendall(b"x" * 3000000)
+for i in range(300):	# until the proxy acknowledged every byte
+    if struct.unpack("i", fcntl.ioctl(c, termios.TIOCOUTQ, b"\0" * 4))[0] == 0:
+        break
+    time.sleep(0.01)
+c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+c.close()
+PYEOF
+ip netns exec "$U-wan" python3 "$T/rst_srv.py" "$T/rst.ready" &
+RSP=$!
+universe_wait_file "$T/rst.ready" ready 5
+out=$(in_ns $C python3 -c '
+import socket, time
+c = socket.create_connection(("192.0.2.11", 5003), timeout=10)
+time.sleep(2)
+n, end = 0, "eof"
+while True:
+    try:
+        d = c.recv(1 << 20)
+    except OSError as e:
+        end = e.__class__.__name__
+        break
+    if not d:
+        break
+    n += len(d)
+print(n, end)' 2>&1)
+kill $RSP 2>/dev/null; wait $RSP 2>/dev/null
+check "upstream reset after 3 MB: every byte first, then the reset" \
+    '[ "$out" = "3000000 ConnectionResetError" ]' "got '$out'"
+
 # 21. a live policy change closes what the new policy blocks
 in_ns $Bn $PYC hold 192.0.2.11 5001 1 4 >"$T/hold" 2>&1 &
 HPID=$!
