@@ -55,6 +55,8 @@ struct mitm_side {
 	size_t		 ms_inlen;
 	int		 ms_hs;			/* handshake done */
 	int		 ms_tcp_eof;		/* the socket read EOF */
+	int		 ms_reset;		/* upstream: it was reset; what
+						   came before goes on first */
 	int		 ms_drained;		/* recv() said EAGAIN: no use
 						   trying again before epoll
 						   says it is readable */
@@ -994,8 +996,12 @@ mitm_pump(struct loop *lp, struct conn *c)
 		progress |= r;
 		if (m->m_up >= UP_HANDSHAKE && m->m_up != UP_FAILED) {
 			if ((r = side_recv(u, c->c_fd[1])) == -1) {
-				snprintf(why, sizeof(why), "reset by upstream");
-				goto close;
+				/* Like an end of stream, so that what it sent
+				   before is decrypted and passed on; then the
+				   reset (below). */
+				u->ms_reset = u->ms_tcp_eof = 1;
+				BIO_set_mem_eof_return(u->ms_rbio, 0);
+				r = 1;
 			}
 			progress |= r;
 		}
@@ -1050,6 +1056,12 @@ mitm_pump(struct loop *lp, struct conn *c)
 		moved |= progress;
 	} while (progress);
 
+	if (u->ms_reset) {
+		if (out_pending(g) > 0)
+			return;		/* the guest's next writable event */
+		snprintf(why, sizeof(why), "reset by upstream");
+		goto close;
+	}
 	/* Upstream ended: at a message boundary that is the end of the
 	   connection; in the middle of a response it is a failure. */
 	if (u->ms_eof && u->ms_inlen == 0 && !m->m_closing) {

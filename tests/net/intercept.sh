@@ -99,10 +99,12 @@ check "the runner made its CA (key 0600)" \
 cmd add a allow=api.openai.com,allowed.test >/dev/null
 cmd add b allow=api.openai.com >/dev/null
 cmd add c allow=api.openai.com >/dev/null
+cmd add d allow=api.openai.com >/dev/null
 cmd dns a 192.0.2.10 api.openai.com >/dev/null
 cmd dns a 192.0.2.11 allowed.test >/dev/null
 cmd dns b 192.0.2.10 api.openai.com >/dev/null
 cmd dns c 192.0.2.10 api.openai.com >/dev/null
+cmd dns d 192.0.2.10 api.openai.com >/dev/null
 c ep a api.openai.com 'rule=POST,/v1/chat/completions,allow' \
     'rule=*,/v1/files/*,allow' 'rule=DELETE,/v1/admin/*,deny' \
     'rule=GET,/v1/models,allow' \
@@ -111,6 +113,8 @@ check "endpoint entry with a credential of a secret not set yet is accepted" \
     '[ "$r" = "ep a" ]' "got '$r'"
 c secret openai "$SECRET"
 check "secret set" '[ "$r" = "secret openai" ]' "got '$r'"
+c ep d api.openai.com:8444 'rule=*,/*,allow'
+check "fourth sandbox: an entry on port 8444" '[ "$r" = "ep d" ]' "got '$r'"
 c ep c api.openai.com 'rule=*,/*,allow'
 check "third sandbox: rules without credentials" '[ "$r" = "ep c" ]' "got '$r'"
 c ep b api.openai.com:8443 'rule=*,/*,allow'
@@ -256,6 +260,59 @@ check "upstream certificate of an unknown CA: 502 naming the verification failur
 sleep 0.3
 check "upstream certificate of an unknown CA: no request was sent to it" \
     'grep -q "^conn" "$T/bad.log" && ! grep -q "^request" "$T/bad.log"' "$(cat "$T/bad.log")"
+
+# 9b. The server resets after 1 MB of a 3 MB body the guest has not read
+#     yet: the guest's TLS must not end cleanly (a close_notify would pass
+#     a truncated close-delimited body off as whole); what came before the
+#     reset is passed on first, as far as the sockets let it.
+cat >"$T/rst.py" <<'PYEOF'
+import fcntl, socket, ssl, struct, sys, termios, time
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("192.0.2.10", 8444))
+s.listen(4)
+open(sys.argv[3], "w").write("ready\n")
+raw, a = s.accept()
+t = ctx.wrap_socket(raw, server_side=True)
+buf = b""
+while b"\r\n\r\n" not in buf:
+    buf += t.recv(65536)
+t.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 3000000\r\n\r\n" + b"x" * 1000000)
+for i in range(300):
+    if struct.unpack("i", fcntl.ioctl(t.fileno(), termios.TIOCOUTQ, b"\0" * 4))[0] == 0:
+        break
+    time.sleep(0.01)
+t.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+t.close()	# no close_notify: a reset
+PYEOF
+UD=$(universe_dir "$U")
+ip netns exec "$U-wan" python3 "$T/rst.py" "$UD/leaf.pem" "$UD/leaf.key" "$T/rst.ready" &
+RSP=$!
+universe_wait_file "$T/rst.ready" ready 5
+out=$(ip netns exec "$R-sb3" python3 -c '
+import socket, ssl, sys, time
+ctx = ssl.create_default_context(cafile=sys.argv[1])
+c = ctx.wrap_socket(socket.create_connection(("192.0.2.10", 8444), timeout=10),
+                    server_hostname="api.openai.com", suppress_ragged_eofs=False)
+c.sendall(b"GET /big HTTP/1.1\r\nHost: api.openai.com:8444\r\n\r\n")
+time.sleep(1.5)
+data, end = b"", "eof"
+while True:
+    try:
+        d = c.recv(1 << 20)
+    except (OSError, ssl.SSLError) as e:
+        end = e.__class__.__name__
+        break
+    if not d:
+        break
+    data += d
+body = data.split(b"\r\n\r\n", 1)[-1]
+print(len(body), end)' "$RCA" 2>&1)
+kill $RSP 2>/dev/null; wait $RSP 2>/dev/null
+check "upstream reset inside a body: the guest's TLS ends in an error, never a clean close" \
+    'n=${out%% *}; [ "${out#* }" != eof ] && [ "$n" -gt 0 ] && [ "$n" -le 1000000 ]' "got '$out'"
 
 # 10. The audit: a request event per denied request, with method, path and
 #     rule; close events say intercepted, with the count of allowed requests
