@@ -25,6 +25,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -247,43 +248,6 @@ side_init(struct mitm_side *s, SSL_CTX *ctx)
 
 static void	side_write(struct conn *, int, const void *, size_t);
 
-/* The JSON string `s` (len bytes), escaped, into buf at *o. */
-static void
-json_str(char *buf, size_t cap, size_t *o, const char *s, size_t len)
-{
-	static const char hex[] = "0123456789abcdef";
-
-	if (*o + 1 < cap)
-		buf[(*o)++] = '"';
-	for (size_t i = 0; i < len && *o + 7 < cap; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		if (ch == '"' || ch == '\\') {
-			buf[(*o)++] = '\\';
-			buf[(*o)++] = (char)ch;
-		} else if (ch < 0x20 || ch >= 0x7f) {
-			memcpy(buf + *o, "\\u00", 4);
-			buf[*o + 4] = hex[ch >> 4];
-			buf[*o + 5] = hex[ch & 15];
-			*o += 6;
-		} else
-			buf[(*o)++] = (char)ch;
-	}
-	if (*o + 1 < cap)
-		buf[(*o)++] = '"';
-	buf[*o < cap ? *o : cap - 1] = '\0';
-}
-
-static void
-json_kv(char *buf, size_t cap, size_t *o, const char *k, const char *v,
-    size_t vlen)
-{
-	*o += (size_t)snprintf(buf + *o, cap - *o, "%s\"%s\":",
-	    *o > 1 ? "," : "", k);
-	if (*o < cap)
-		json_str(buf, cap, o, v, vlen);
-}
-
 /*
  * Writes a whole response of the runner's own to the guest: `status`, a
  * JSON body {"error": code, "host", [method, path, rule,] "reason"}.
@@ -295,31 +259,37 @@ reply(struct conn *c, int status, const char *text, const char *code,
     const char *reason, int close)
 {
 	struct mitm	*m = c->c_mitm;
-	char		 body[2048], head[256];
-	size_t		 o = 0;
+	json_t		*o;
+	char		*body = NULL, head[256];
+	size_t		 blen = 0;
 	int		 hl;
-	const char	*host = ep_host_name(m->m_host);
 
-	o = (size_t)snprintf(body, sizeof(body), "{");
-	json_kv(body, sizeof(body), &o, "error", code, strlen(code));
-	json_kv(body, sizeof(body), &o, "host", host, strlen(host));
-	if (method != NULL)
-		json_kv(body, sizeof(body), &o, "method", method, mlen);
-	if (path != NULL)
-		json_kv(body, sizeof(body), &o, "path", path, strlen(path));
-	if (rule != NULL)
-		json_kv(body, sizeof(body), &o, "rule", rule, strlen(rule));
-	json_kv(body, sizeof(body), &o, "reason", reason, strlen(reason));
-	if (o + 3 > sizeof(body))
-		o = sizeof(body) - 3;
-	body[o++] = '}';
-	body[o++] = '\n';
+	/* Every value is ASCII here (a method token, a normalised path,
+	   rule and reason texts); one that were not would be left out. */
+	if ((o = json_pack("{s:s, s:s}", "error", code, "host",
+	    ep_host_name(m->m_host))) != NULL) {
+		if (method != NULL)
+			json_object_set_new(o, "method",
+			    json_stringn(method, mlen));
+		if (path != NULL)
+			json_object_set_new(o, "path", json_string(path));
+		if (rule != NULL)
+			json_object_set_new(o, "rule", json_string(rule));
+		json_object_set_new(o, "reason", json_string(reason));
+		body = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER |
+		    JSON_ENSURE_ASCII);
+		json_decref(o);
+	}
+	if (body != NULL)
+		blen = strlen(body);
 	hl = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\n"
 	    "Content-Type: application/json\r\nContent-Length: %zu\r\n"
-	    "Cache-Control: no-store\r\n%s\r\n", status, text, o,
+	    "Cache-Control: no-store\r\n%s\r\n", status, text, blen + 1,
 	    close ? "Connection: close\r\n" : "");
 	side_write(c, 0, head, (size_t)hl);
-	side_write(c, 0, body, o);
+	side_write(c, 0, body, blen);
+	side_write(c, 0, "\n", 1);
+	free(body);
 	if (close)
 		m->m_closing = 1;
 }
