@@ -6,6 +6,7 @@
 #define ISORUN_CLI_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "../common/err.h"
@@ -155,6 +156,9 @@ char	*cli_endpoints_load(const char *cmd, const char *file, size_t *len);
  * Returns a CLI exit code (bad rules or requests: CLI_USAGE, with a
  * message).
  */
+/* A port: 1 to 5 decimal digits, 1 to 65535. Returns 0, or -1. */
+int	cli_port_parse(const char *s, uint16_t *port);
+
 struct json_t;
 int	cli_policy_requests(const struct policy *pol, const char *file,
 	    const char *const *reqs, size_t n, struct json_t *out);

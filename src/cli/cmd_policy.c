@@ -191,8 +191,8 @@ network_parse(struct check *c, const char *arg, struct ir_err *err)
 	return 0;
 }
 
-static int
-port_parse(const char *s, uint16_t *port)
+int
+cli_port_parse(const char *s, uint16_t *port)
 {
 	unsigned long	 v = 0;
 	const char	*p;
@@ -290,7 +290,7 @@ target_parse(struct target *tg, const char *text, struct ir_err *err)
 		*end = '\0';
 		addr = rest + 1;
 		if (end[1] == ':') {
-			if (port_parse(end + 2, &tg->t.port) == -1)
+			if (cli_port_parse(end + 2, &tg->t.port) == -1)
 				goto badport;
 		} else if (end[1] != '\0') {
 			err_set(err, 0, "unexpected text after ']'");
@@ -305,7 +305,7 @@ target_parse(struct target *tg, const char *text, struct ir_err *err)
 		if ((colon = strchr(rest, ':')) != NULL &&
 		    strchr(colon + 1, ':') == NULL) {
 			*colon = '\0';
-			if (port_parse(colon + 1, &tg->t.port) == -1)
+			if (cli_port_parse(colon + 1, &tg->t.port) == -1)
 				goto badport;
 		}
 		if (pol_target_set_addr(&tg->t, addr) == -1) {

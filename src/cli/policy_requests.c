@@ -32,9 +32,8 @@ static int
 rq_split(char *buf, char **method, int *https, char host[256],
     uint16_t *port, char **target, struct rq_result *r)
 {
-	char	*url, *p, *colon, *end;
+	char	*url, *p, *colon;
 	size_t	 hl;
-	long	 n;
 
 	if ((url = strchr(buf, ' ')) == NULL) {
 		snprintf(r->why, sizeof(r->why), "want 'METHOD URL', as in "
@@ -65,13 +64,11 @@ rq_split(char *buf, char **method, int *https, char host[256],
 	host[hl] = '\0';
 	if ((colon = strrchr(host, ':')) != NULL) {
 		*colon = '\0';
-		n = strtol(colon + 1, &end, 10);
-		if (*end != '\0' || n < 1 || n > 65535) {
+		if (cli_port_parse(colon + 1, port) == -1) {
 			snprintf(r->why, sizeof(r->why), "bad port '%.16s'",
 			    colon + 1);
 			return -1;
 		}
-		*port = (uint16_t)n;
 	}
 	return 0;
 }
