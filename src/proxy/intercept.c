@@ -1017,18 +1017,22 @@ mitm_pump(struct loop *lp, struct conn *c)
 			}
 			progress |= r;
 			if ((r = side_flush(u, c->c_fd[1])) == -1) {
-				snprintf(why, sizeof(why), "reset by "
-				    "upstream");
-				goto close;
+				/* Reset: what it sent before is still read
+				   to its end and passed on, then the reset
+				   (below). */
+				r = !u->ms_reset;
+				u->ms_reset = 1;
 			}
 			progress |= r;
 		}
 		moved |= progress;
 	} while (progress);
 
-	if (u->ms_reset) {
+	if (u->ms_reset && u->ms_tcp_eof) {
 		if (out_pending(g) > 0)
 			return;		/* the guest's next writable event */
+		if (tcp_linger(lp, c, c->c_fd[0]))
+			return;
 		snprintf(why, sizeof(why), "reset by upstream");
 		goto close;
 	}

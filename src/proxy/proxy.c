@@ -431,6 +431,7 @@ loop_init(struct proxy *px, struct loop *lp, struct ir_err *err)
 	ms[TL_CONNECT] = c->pc_connect_ms;
 	ms[TL_IDLE] = c->pc_idle_ms;
 	ms[TL_DRAIN] = 2000;
+	ms[TL_LINGER] = 10;
 	for (int i = 0; i < TL_N; i++) {
 		TAILQ_INIT(&lp->lp_timers[i].tl_q);
 		lp->lp_timers[i].tl_ms = ms[i];

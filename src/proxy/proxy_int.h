@@ -58,7 +58,7 @@ struct tlist {
 	unsigned	 tl_ms;
 };
 
-enum { TL_FIRST, TL_PEEK, TL_CONNECT, TL_IDLE, TL_DRAIN, TL_N };
+enum { TL_FIRST, TL_PEEK, TL_CONNECT, TL_IDLE, TL_DRAIN, TL_LINGER, TL_N };
 
 struct flow;
 LIST_HEAD(flowlist, flow);
@@ -142,6 +142,10 @@ struct conn {
 	uint8_t			 c_reset[2];	/* [dir]: its reader was reset;
 						   the pipe is flushed first,
 						   then the reset passed on */
+	uint64_t		 c_rst_at;	/* ms: a reset waits since then
+						   for the other side to take
+						   what is queued to it
+						   (tcp_linger); 0: none */
 	unsigned		 c_slot, c_gen;
 	struct policy		*c_pol;		/* the deciding policy */
 	struct sockaddr_in6	 c_src, c_dst;	/* v4 as v4-mapped */
@@ -179,6 +183,7 @@ uint64_t	px_now_ms(void);
 uint64_t	px_now_ns(void);
 void		px_timer_set(struct loop *, struct conn *, int which);
 void		px_timer_clear(struct loop *, struct conn *);
+int		tcp_linger(struct loop *, struct conn *, int fd);
 int		px_epoll_add(struct loop *, int fd, uint32_t events,
 		    struct pev *);
 /* The sandbox's policy (a reference the caller drops) and id, or NULL. */

@@ -8,11 +8,13 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/sockios.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "proxy_int.h"
@@ -244,10 +246,15 @@ conn_pump(struct loop *lp, struct conn *c)
 		c->c_buf = NULL;
 		c->c_len = c->c_cap = c->c_off = 0;
 	}
+again:
 	for (int dir = 0; dir < 2; dir++) {
 		int	 from = c->c_fd[dir], to = c->c_fd[!dir];
 
 		if (dir == 0 && c->c_buf != NULL)
+			continue;
+		/* The side this way writes to was reset: nothing more
+		   goes to it; its reset waits for the other way. */
+		if (c->c_reset[!dir])
 			continue;
 		do {
 			progress = 0;
@@ -285,13 +292,25 @@ conn_pump(struct loop *lp, struct conn *c)
 					c->c_bytes[dir] += (uint64_t)n;
 					progress = 1;
 				} else if (n == -1 && errno != EAGAIN) {
-					conn_free(lp, c, 1, dir == 0 ?
-					    "reset by upstream" :
-					    "reset by the sandbox");
-					return -1;
+					/* `to` was reset. What it sent
+					   before comes the other way first,
+					   then its reset; what was for it is
+					   dropped. */
+					for (int j = 0; j < 2; j++) {
+						close(c->c_pipe[dir][j]);
+						c->c_pipe[dir][j] = -1;
+					}
+					c->c_inpipe[dir] = 0;
+					c->c_eof[dir] = c->c_reset[!dir] = 1;
+					if (dir == 1)
+						goto again;
+					break;
 				}
 			}
-			if (c->c_reset[dir] && c->c_inpipe[dir] == 0) {
+			if (c->c_reset[dir] && c->c_eof[dir] &&
+			    c->c_inpipe[dir] == 0) {
+				if (tcp_linger(lp, c, to))
+					return 0;
 				conn_free(lp, c, 1, dir == 0 ?
 				    "reset by the sandbox" :
 				    "reset by upstream");
@@ -831,11 +850,40 @@ tcp_event(struct loop *lp, struct conn *c, int side, uint32_t events)
 	}
 }
 
+/*
+ * A reset is passed on with SO_LINGER 0, which throws away whatever the
+ * socket still holds. So it waits until `fd`'s peer has acknowledged
+ * every byte queued to it (checked again every TL_LINGER ms and on each
+ * event), for at most the idle timeout: a peer that reads nothing holds
+ * the connection no longer than an idle one. 1: wait; 0: go ahead.
+ */
+int
+tcp_linger(struct loop *lp, struct conn *c, int fd)
+{
+	int	 q = 0;
+
+	if (ioctl(fd, SIOCOUTQ, &q) == -1 || q <= 0)
+		return 0;
+	if (c->c_rst_at == 0)
+		c->c_rst_at = lp->lp_now;
+	else if (lp->lp_now - c->c_rst_at >= lp->lp_timers[TL_IDLE].tl_ms)
+		return 0;
+	px_timer_set(lp, c, TL_LINGER);
+	return 1;
+}
+
 void
 tcp_timeout(struct loop *lp, struct conn *c)
 {
 	char	 why[128];
 
+	if (c->c_rst_at != 0) {		/* tcp_linger(): look again */
+		if (c->c_state == CS_MITM)
+			mitm_event(lp, c, 0, 0);
+		else
+			conn_pump(lp, c);
+		return;
+	}
 	switch (c->c_state) {
 	case CS_PEEK:
 		px_timer_clear(lp, c);

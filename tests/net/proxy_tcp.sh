@@ -318,7 +318,12 @@ RSP=$!
 universe_wait_file "$T/rst.ready" ready 5
 out=$(in_ns $C python3 -c '
 import socket, time
-c = socket.create_connection(("192.0.2.11", 5003), timeout=10)
+# A small receive buffer: most of the 3 MB still waits in the socket of the proxy
+# to us when the reset comes: a reset sent at once would drop it.
+c = socket.socket()
+c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+c.settimeout(10)
+c.connect(("192.0.2.11", 5003))
 time.sleep(2)
 n, end = 0, "eof"
 while True:
@@ -334,6 +339,65 @@ print(n, end)' 2>&1)
 kill $RSP 2>/dev/null; wait $RSP 2>/dev/null
 check "upstream reset after 3 MB: every byte first, then the reset" \
     '[ "$out" = "3000000 ConnectionResetError" ]' "got '$out'"
+
+# 20e. upstream answers early and resets while the client is still
+#     uploading (a 413 and a close with unread data): the proxy's write to it
+#     fails, yet the answer still reaches the client in full, then the reset
+cat >"$T/early_srv.py" <<'PYEOF'
+import fcntl, socket, struct, sys, termios, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("192.0.2.11", 5004))
+s.listen(4)
+open(sys.argv[1], "w").write("ready\n")
+c, a = s.accept()
+got = 0
+while got < 100000:
+    got += len(c.recv(65536))
+c.sendall(b"y" * 500000)
+for i in range(300):
+    if struct.unpack("i", fcntl.ioctl(c, termios.TIOCOUTQ, b"\0" * 4))[0] == 0:
+        break
+    time.sleep(0.01)
+c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+c.close()
+open(sys.argv[1], "a").write("got %d\n" % got)
+PYEOF
+ip netns exec "$U-wan" python3 "$T/early_srv.py" "$T/early.ready" &
+RSP=$!
+universe_wait_file "$T/early.ready" ready 5
+out=$(in_ns $C python3 -c '
+import socket, threading, time
+c = socket.socket()
+c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+c.settimeout(10)
+c.connect(("192.0.2.11", 5004))
+# The reset is reported once, to the send or to the recv, whichever asks first.
+errs = []
+def up():
+    try:
+        c.sendall(b"u" * 20000000)
+    except OSError as e:
+        errs.append(e.__class__.__name__)
+t = threading.Thread(target=up, daemon=True)
+t.start()
+time.sleep(2)
+n = 0
+while True:
+    try:
+        d = c.recv(1 << 20)
+    except OSError as e:
+        errs.append(e.__class__.__name__)
+        break
+    if not d:
+        break
+    n += len(d)
+t.join(5)
+print(n, "reset" if "ConnectionResetError" in errs else "no reset: %s" % errs)' 2>&1)
+kill $RSP 2>/dev/null; wait $RSP 2>/dev/null
+check "upstream answers and resets during an upload: the whole answer, then the reset" \
+    '[ "$out" = "500000 reset" ] && grep -q "^got" "$T/early.ready"' \
+    "got '$out', server: $(tr '\n' ' ' <"$T/early.ready")"
 
 # 21. a live policy change closes what the new policy blocks
 in_ns $Bn $PYC hold 192.0.2.11 5001 1 4 >"$T/hold" 2>&1 &
