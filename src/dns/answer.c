@@ -230,6 +230,16 @@ dns_answer_filter(const struct dns_query *q, const uint8_t *ab, size_t alen,
     const struct dns_pol *dp, const struct pol_guard *g, uint8_t *out,
     size_t maxlen, struct dns_answer *res, struct dns_msg *m)
 {
+	return dns_answer_filter_aged(q, ab, alen, 0, dp, g, out, maxlen, res,
+	    m);
+}
+
+int
+dns_answer_filter_aged(const struct dns_query *q, const uint8_t *ab,
+    size_t alen, uint32_t age_s, const struct dns_pol *dp,
+    const struct pol_guard *g, uint8_t *out, size_t maxlen,
+    struct dns_answer *res, struct dns_msg *m)
+{
 	struct dns_name		 chain[DNS_CHAIN_MAX], owner;
 	const struct dns_rr	*rr;
 	struct dns_wr		 w;
@@ -249,6 +259,10 @@ dns_answer_filter(const struct dns_query *q, const uint8_t *ab, size_t alen,
 	rcode = (m->m_flags & DNS_F_RCMASK) | (m->m_edns_ercode << 4);
 	if (rcode > 15)
 		return -1;
+	for (i = 0; age_s > 0 && i < m->m_nrr; i++)
+		if (m->m_rr[i].r_type != DNS_T_OPT)
+			m->m_rr[i].r_ttl = m->m_rr[i].r_ttl > age_s ?
+			    m->m_rr[i].r_ttl - age_s : 0;
 	res->a_rcode = rcode;
 	nchain = chain_build(m, q, chain);
 	answer_names(res, chain, nchain);

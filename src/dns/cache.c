@@ -52,8 +52,8 @@ struct dcache {
 
 #define DC_BUCKETS0	16
 
-static uint32_t
-dc_hash(uint64_t seed, const uint8_t *p, size_t len)
+uint32_t
+dns_hash(uint64_t seed, const uint8_t *p, size_t len)
 {
 	uint64_t	 h = seed ^ (len * 0x9e3779b97f4a7c15ULL);
 	size_t		 i;
@@ -161,7 +161,7 @@ addr_find(const struct dcache *c, uint8_t family, const uint8_t *addr)
 	struct dc_addr	*a;
 
 	dc_key(family, addr, key);
-	h = dc_hash(c->c_seed, key, sizeof(key));
+	h = dns_hash(c->c_seed, key, sizeof(key));
 	for (a = c->c_abuck[h & (c->c_nabuck - 1)]; a != NULL; a = a->a_next)
 		if (a->a_hash == h && a->a_family == key[0] &&
 		    memcmp(a->a_addr, key + 1, 16) == 0)
@@ -172,7 +172,7 @@ addr_find(const struct dcache *c, uint8_t family, const uint8_t *addr)
 static struct dc_name *
 name_find(const struct dcache *c, const char *text, size_t len)
 {
-	uint32_t	 h = dc_hash(c->c_seed, (const uint8_t *)text, len);
+	uint32_t	 h = dns_hash(c->c_seed, (const uint8_t *)text, len);
 	struct dc_name	*n;
 
 	for (n = c->c_nbuck[h & (c->c_nnbuck - 1)]; n != NULL; n = n->n_next)
@@ -234,7 +234,7 @@ addr_get(struct dcache *c, uint8_t family, const uint8_t *addr)
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return NULL;
 	dc_key(family, addr, key);
-	a->a_hash = dc_hash(c->c_seed, key, sizeof(key));
+	a->a_hash = dns_hash(c->c_seed, key, sizeof(key));
 	a->a_family = key[0];
 	memcpy(a->a_addr, key + 1, 16);
 	a->a_next = c->c_abuck[a->a_hash & (c->c_nabuck - 1)];
@@ -253,7 +253,7 @@ name_get(struct dcache *c, const char *text, size_t len)
 		return n;
 	if ((n = calloc(1, sizeof(*n) + len + 1)) == NULL)
 		return NULL;
-	n->n_hash = dc_hash(c->c_seed, (const uint8_t *)text, len);
+	n->n_hash = dns_hash(c->c_seed, (const uint8_t *)text, len);
 	n->n_len = (uint16_t)len;
 	memcpy(n->n_text, text, len);
 	n->n_next = c->c_nbuck[n->n_hash & (c->c_nnbuck - 1)];

@@ -66,6 +66,9 @@ struct dnsview_config {
 	unsigned	 dc_ttl_max_s;	/* and at most (unless held); 86400 */
 	unsigned	 dc_cache_max;	/* (address, name) pairs per sandbox;
 					   4096 */
+	size_t		 dc_answers_max; /* bytes of kept upstream answers per
+					   sandbox; 128 KiB; 0: none kept */
+	unsigned	 dc_answers_ttl_max_s; /* kept at most; 3600 */
 	unsigned	 dc_max_pending; /* upstream queries in flight; 4096 */
 	unsigned	 dc_sb_pending;	/* of them, per sandbox; 256 */
 	unsigned	 dc_tcp_max;	/* guest TCP connections; 256 */
@@ -75,6 +78,7 @@ struct dnsview_config {
 struct dnsview_stats {
 	uint64_t	 ds_queries;	/* parsed well enough to answer */
 	uint64_t	 ds_forwarded;	/* sent upstream */
+	uint64_t	 ds_cached;	/* answered from a kept answer */
 	uint64_t	 ds_blocked;	/* NXDOMAIN/REFUSED by policy */
 	uint64_t	 ds_errors;	/* FORMERR, NOTIMP, REFUSED (no
 					   sandbox or class), BADVERS */

@@ -303,6 +303,14 @@ int	dns_answer_filter(const struct dns_query *q, const uint8_t *ab,
 	    uint8_t *out, size_t maxlen, struct dns_answer *res,
 	    struct dns_msg *scratch);
 
+/* The same for an answer kept `age_s` seconds: every TTL is lowered by
+ * that much (not below 0) in the reply and in res->a_maps. The kept bytes
+ * are not changed: a compression pointer may point into a TTL. */
+int	dns_answer_filter_aged(const struct dns_query *q, const uint8_t *ab,
+	    size_t alen, uint32_t age_s, const struct dns_pol *dp,
+	    const struct pol_guard *g, uint8_t *out, size_t maxlen,
+	    struct dns_answer *res, struct dns_msg *scratch);
+
 /*
  * Writes the answer's addresses into a sandbox's cache: each address with
  * every chain name (the name asked ends up first), kept for the record's
@@ -364,5 +372,48 @@ void	dcache_filter(struct dcache *c, dcache_keep_fn *keep, void *arg);
 void	dcache_expire(struct dcache *c, uint64_t now);
 
 size_t	dcache_count(const struct dcache *c);	/* links */
+
+/* A hash of `p` keyed with `seed` (a guest choosing names cannot aim them
+ * at one bucket without knowing it). */
+uint32_t	dns_hash(uint64_t seed, const uint8_t *p, size_t len);
+
+/*
+ * The answer cache of one sandbox (acache.c): upstream answers as they
+ * came, by (name, type), for a question asked again. Each use must go
+ * through dns_answer_filter() again, with the policy of the moment. At
+ * most `max_bytes` in all (0: nothing is kept), least recently used
+ * evicted first. Time in milliseconds, monotonic. Not locked.
+ */
+#define AC_MSG_MAX	4096	/* larger answers are not kept */
+#define AC_RR_MAX	64	/* nor answers with more records */
+struct acache;
+
+struct acache	*acache_new(size_t max_bytes, unsigned ttl_max_s,
+		    uint64_t seed);
+void		 acache_free(struct acache *c);
+
+/*
+ * Keeps the upstream's answer `m` (parsed, and accepted by
+ * dns_answer_filter for its question) until its TTL runs out: the
+ * smallest TTL of its answer and authority records, capped at ttl_max_s.
+ * A negative answer (NXDOMAIN, or no record of the type asked) is kept
+ * only with an SOA, and no longer than its MINIMUM (RFC 2308). Never kept:
+ * TC set, rcodes other than NOERROR and NXDOMAIN, a TTL of 0, over
+ * AC_MSG_MAX bytes or AC_RR_MAX records. Replaces an entry for the same
+ * question. Returns 1 kept, 0 not cacheable, -1 out of memory.
+ */
+int	acache_put(struct acache *c, uint64_t now, const struct dns_msg *m);
+
+/*
+ * Copies the answer kept for (qname any case, qtype) into out, as it came,
+ * and sets *age_s to the seconds it has been kept (for
+ * dns_answer_filter_aged). Returns its length, or 0: none (or expired,
+ * which drops it; or larger than cap).
+ */
+size_t	acache_get(struct acache *c, uint64_t now, const struct dns_name *qname,
+	    uint16_t qtype, uint8_t *out, size_t cap, uint32_t *age_s);
+
+size_t	acache_bytes(const struct acache *c);
+size_t	acache_count(const struct acache *c);
 
 #endif

@@ -49,6 +49,7 @@ struct dv_sb {
 	struct dns_pol	 sb_pol;
 	unsigned	 sb_flags;
 	struct dcache	*sb_cache;
+	struct acache	*sb_answers;
 };
 
 struct dv_slot {
@@ -92,6 +93,8 @@ struct dv_query {
 	struct pol_decision	 q_d;
 	char			 q_name[DNS_TEXT_MAX];
 	size_t			 q_namelen;
+	int			 q_cached;	/* answered from sb_answers */
+	uint32_t		 q_age;		/* that kept answer's, s */
 };
 
 struct dv_asock {
@@ -129,6 +132,7 @@ struct dnsview {
 	/* scratch of the view thread */
 	uint8_t			 dv_buf[DNS_MSG_MAX + 1];
 	uint8_t			 dv_out[DNS_MSG_MAX + 2];
+	uint8_t			 dv_kept[AC_MSG_MAX];	/* a cached answer */
 	struct dns_msg		 dv_msg;
 	struct dns_answer	 dv_ans;
 };
@@ -156,6 +160,8 @@ dnsview_config_default(struct dnsview_config *c)
 	c->dc_ttl_floor_s = 60;
 	c->dc_ttl_max_s = 86400;
 	c->dc_cache_max = 4096;
+	c->dc_answers_max = 128 * 1024;
+	c->dc_answers_ttl_max_s = 3600;
 	c->dc_max_pending = 4096;
 	c->dc_sb_pending = 256;
 	c->dc_tcp_max = 256;
@@ -230,6 +236,7 @@ sb_free(struct dv_sb *sb)
 	if (sb == NULL)
 		return;
 	dcache_free(sb->sb_cache);
+	acache_free(sb->sb_answers);
 	dns_pol_clear(&sb->sb_pol);
 	free(sb);
 }
@@ -281,9 +288,10 @@ dnsview_sandbox_set(struct dnsview *dv, unsigned slot, const char *id,
 		return -1;
 	if ((fresh = calloc(1, sizeof(*fresh))) == NULL ||
 	    (fresh->sb_cache = dcache_new(dv->dv_conf.dc_cache_max,
-	    rnd64())) == NULL) {
-		if (fresh != NULL)
-			free(fresh);
+	    rnd64())) == NULL ||
+	    (fresh->sb_answers = acache_new(dv->dv_conf.dc_answers_max,
+	    dv->dv_conf.dc_answers_ttl_max_s, rnd64())) == NULL) {
+		sb_free(fresh);
 		dns_pol_clear(&np);
 		return err_set(err, ENOMEM, "DNS view: slot %u: out of memory",
 		    slot);
@@ -670,8 +678,9 @@ answer_audit(const struct dv_query *q, const struct policy *p,
 	query_audit_init(q, &a);
 	explain(q->q_pol, &q->q_d, 0, NULL, ans->a_names, 1, why,
 	    sizeof(why));
-	snprintf(reason, sizeof(reason), "forwarded: %s; %zu address(es) "
-	    "kept, %zu stripped%s", why, ans->a_nmaps, ans->a_stripped,
+	snprintf(reason, sizeof(reason), "%s: %s; %zu address(es) "
+	    "kept, %zu stripped%s", q->q_cached ? "answered from the cache" :
+	    "forwarded", why, ans->a_nmaps, ans->a_stripped,
 	    ans->a_truncated ? "; truncated for UDP" : "");
 	audit_dns(&a, 1, pol_decision_rule(&q->q_d), reason, ans->a_rcode,
 	    NULL);
@@ -698,7 +707,8 @@ answer_audit(const struct dv_query *q, const struct policy *p,
 	}
 }
 
-/* The upstream answered: filter, cache, then reply. */
+/* The upstream answered, or its answer was kept: filter (with the policy
+ * of now), write the name cache, keep the answer, then reply. */
 static void
 query_answer(struct dnsview *dv, struct dv_query *q, const uint8_t *ab,
     size_t alen)
@@ -709,6 +719,7 @@ query_answer(struct dnsview *dv, struct dv_query *q, const uint8_t *ab,
 	struct policy		*p;
 	const struct dnsview_config *c = &dv->dv_conf;
 	size_t			 maxlen, failed = 0;
+	uint64_t		 now = now_ms();
 	int			 len;
 
 	maxlen = q->q_conn != NULL ? DNS_MSG_MAX : q->q_q.q_udpmax;
@@ -718,12 +729,15 @@ query_answer(struct dnsview *dv, struct dv_query *q, const uint8_t *ab,
 		STAT(dv, ds_dropped);
 		return;
 	}
-	len = dns_answer_filter(&q->q_q, ab, alen, &sb->sb_pol,
+	len = dns_answer_filter_aged(&q->q_q, ab, alen, q->q_age, &sb->sb_pol,
 	    dv->dv_guard, dv->dv_out, maxlen, ans, &dv->dv_msg);
 	p = policy_hold(sb->sb_pol.dp_policy);
-	if (len > 0)
-		failed = dns_answer_cache(ans, sb->sb_cache, now_ms(),
+	if (len > 0) {
+		failed = dns_answer_cache(ans, sb->sb_cache, now,
 		    c->dc_ttl_floor_s, c->dc_ttl_max_s);
+		if (!q->q_cached)
+			(void)acache_put(sb->sb_answers, now, &dv->dv_msg);
+	}
 	pthread_mutex_unlock(&s->s_lock);
 	if (len <= 0) {
 		query_servfail(dv, q, "unusable answer");
@@ -737,6 +751,36 @@ query_answer(struct dnsview *dv, struct dv_query *q, const uint8_t *ab,
 	    __ATOMIC_RELAXED);
 	answer_audit(q, p, ans);
 	policy_free(p);
+}
+
+/* A question asked again within its answer's TTL: the kept answer, through
+ * the same filter, without going upstream. */
+static void
+answer_kept(struct dnsview *dv, unsigned slot, uint32_t gen, struct dv_tcp *t,
+    const struct sockaddr_storage *peer, const struct sockaddr_storage *dst,
+    const struct dns_query *qq, const char *sbid, struct policy *p,
+    const struct pol_decision *d, const char *name, size_t nlen, size_t kept,
+    uint32_t age)
+{
+	struct dv_query	 q;
+
+	memset(&q, 0, sizeof(q));
+	q.q_dv = dv;
+	q.q_slot = slot;
+	q.q_gen = gen;
+	q.q_conn = t;
+	q.q_peer = *peer;
+	q.q_dst = *dst;
+	q.q_q = *qq;
+	q.q_pol = p;
+	q.q_d = *d;
+	snprintf(q.q_sbid, sizeof(q.q_sbid), "%s", sbid);
+	memcpy(q.q_name, name, nlen + 1);
+	q.q_namelen = nlen;
+	q.q_cached = 1;
+	q.q_age = age;
+	STAT(dv, ds_cached);
+	query_answer(dv, &q, dv->dv_kept, kept);
 }
 
 static void
@@ -813,9 +857,9 @@ query_in(struct dnsview *dv, unsigned slot, struct dv_tcp *t,
 	char			 name[DNS_TEXT_MAX], sbid[DNSVIEW_ID_MAX + 1];
 	char			 reason[DV_REASON_MAX], why[DV_REASON_MAX];
 	const char		*perr;
-	size_t			 nlen;
+	size_t			 nlen, kept = 0;
 	unsigned		 flags;
-	uint32_t		 gen;
+	uint32_t		 gen, age = 0;
 	int			 rc, fwd;
 
 	rc = dns_query_parse(buf, len, &qq, &dv->dv_msg, &perr);
@@ -850,6 +894,9 @@ query_in(struct dnsview *dv, unsigned slot, struct dv_tcp *t,
 	flags = s->s_sb->sb_flags;
 	gen = s->s_gen;
 	p = policy_hold(s->s_sb->sb_pol.dp_policy);
+	if (fwd)
+		kept = acache_get(s->s_sb->sb_answers, now_ms(), &qq.q_name,
+		    qq.q_type, dv->dv_kept, sizeof(dv->dv_kept), &age);
 	pthread_mutex_unlock(&s->s_lock);
 	if (!fwd) {
 		rc = (flags & DNSVIEW_REFUSE) ? DNS_REFUSED : DNS_NXDOMAIN;
@@ -860,6 +907,12 @@ query_in(struct dnsview *dv, unsigned slot, struct dv_tcp *t,
 		explain(p, &d, 0, NULL, &pn, 1, why, sizeof(why));
 		snprintf(reason, sizeof(reason), "not forwarded: %s", why);
 		audit_dns(&a, 0, pol_decision_rule(&d), reason, rc, NULL);
+		policy_free(p);
+		return;
+	}
+	if (kept > 0) {
+		answer_kept(dv, slot, gen, t, peer, dst, &qq, sbid, p, &d,
+		    name, nlen, kept, age);
 		policy_free(p);
 		return;
 	}

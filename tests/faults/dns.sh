@@ -74,11 +74,18 @@ A=$B
 check "... 300 queries at once: 300 SERVFAIL, the slowest in $(field max_ms) ms" \
     '[ "$(field SERVFAIL)" = 300 ] && [ "$(field timeouts)" = 0 ] && [ "$(field max_ms)" -lt $((DEADLINE + 1000)) ]' "$A"
 t0=$(now_ms)
-out=$(nsenter --net="$NS" curl -sS -m 10 -o /dev/null http://allowed.test/ 2>&1)
+out=$(nsenter --net="$NS" curl -sS -m 10 -o /dev/null http://c1.example.com/ 2>&1)
 rc=$?
 t=$(elapsed_ms "$t0")
 check "... a guest's curl fails with 'could not resolve' in $t ms (the resolver's retries of SERVFAIL)" \
     '[ $rc = 6 ] && [ $t -lt 5000 ]' "curl exit $rc after $t ms: $out"
+# allowed.test was answered above, within its TTL (60 s): the view still
+# has that answer and gives it without asking the silent upstream.
+n0=$(relayed allowed.test)
+ask allowed.test 1
+check "... a name answered within its TTL is still answered, from the view's cache ($(field max_ms) ms)" \
+    '[ "$(field NOERROR)" = 1 ] && [ "$(field a)" = 192.0.2.11 ] && [ "$(field max_ms)" -lt 200 ] && [ "$(relayed allowed.test)" = "$n0" ]' \
+    "$A; relayed $(relayed allowed.test), before $n0"
 
 # Slow upstream: answers 3 s late.
 echo 'delay 3' >"$MODE"

@@ -283,6 +283,32 @@ check "allow-list: not-allowed names audited (rule default)" \
      grep -q "\"rule\":\"default\""' \
     "$(grep www.example "$T/audit" | head -1)"
 
+# --- the answer cache: a question asked again within its TTL (dnsmasq
+#     gives 60 s) is answered without going upstream, per sandbox
+n0=$(logged "query\[A\] github\.com ")
+out=$(q 1 100.64.0.5 github.com)
+out2=$(q 1 -t 100.64.0.5 GitHub.COM)
+sleep 0.3
+check "answer cache: asked again (UDP, TCP, other case): the same answer, upstream not asked" \
+    'echo "$out" | grep -q "^rcode=NOERROR an=1 .*A 192.0.2.11" &&
+     echo "$out2" | grep -q "^rcode=NOERROR an=1 .*A 192.0.2.11" &&
+     [ "$(logged "query\[A\] github\.com ")" = "$n0" ] && [ "$n0" -ge 1 ]' \
+    "got '$out' '$out2', upstream asked $(logged "query\[A\] github\.com ") times, $n0 before"
+check "answer cache: audited as answered from the cache" \
+    'grep "\"qname\":\"github.com\"" "$T/audit" | grep -q "answered from the cache"' \
+    "$(grep github.com "$T/audit" | tail -n 1)"
+check "answer cache: the address is named for the proxy as before" \
+    '[ "$(cmd maps 1 github.com 192.0.2.11)" = "maps yes" ]' "$(tail -n 1 "$T/out")"
+out=$(q 0 100.64.0.1 github.com)
+n=0
+while [ "$(logged "query\[A\] github\.com ")" != $((n0 + 1)) ] && [ $n -lt 30 ]; do
+	sleep 0.1
+	n=$((n + 1))
+done
+check "answer cache: another sandbox asking the same goes upstream (nothing shared)" \
+    'echo "$out" | grep -q "^rcode=NOERROR an=1" && [ "$(logged "query\[A\] github\.com ")" = $((n0 + 1)) ]' \
+    "got '$out', upstream asked $(logged "query\[A\] github\.com ") times, $n0 before"
+
 # --- locked-down: REFUSED, nothing leaves
 universe_wan_reset "$U"
 before=$(wc -l <"$DLOG")
@@ -362,9 +388,20 @@ check "live change: the cached name the new policy denies is dropped" \
     '! echo "$n0" | grep -q "api.example.com"' "got '$n0'"
 check "live change: the next query follows the new policy" \
     'echo "$out" | grep -q "^rcode=NXDOMAIN"' "got '$out'"
+n0=$(logged "query\[A\] mixed\.test ")
 out=$(q 0 100.64.0.1 mixed.test)
-check "live change: an address no longer denied comes back" \
-    'echo "$out" | grep -q "A 192.0.2.12"' "got '$out'"
+check "live change: an address no longer denied comes back, from the kept answer" \
+    'echo "$out" | grep -q "A 192.0.2.12" && [ "$(logged "query\[A\] mixed\.test ")" = "$n0" ]' \
+    "got '$out', upstream asked $(logged "query\[A\] mixed\.test ") times, $n0 before"
+# the kept answer is filtered with the policy of now: a newly denied address
+# is stripped from it, never served from the cache
+n0=$(logged "query\[A\] alias\.test ")
+cmd "set 0 sb-deny - - blocked.test,api.example.com,192.0.2.11" >/dev/null
+out=$(q 0 100.64.0.1 alias.test)
+check "live change: a newly denied address is stripped from a kept answer" \
+    'echo "$out" | grep -q "^rcode=NOERROR an=1 .*CNAME cname.test" && ! echo "$out" | grep -q "192.0.2.11" &&
+     [ "$(logged "query\[A\] alias\.test ")" = "$n0" ]' \
+    "got '$out', upstream asked $(logged "query\[A\] alias\.test ") times, $n0 before"
 cmd "clear 1" >/dev/null
 out=$(q 1 100.64.0.5 api.example.com)
 check "a cleared sandbox gets REFUSED and has no names" \

@@ -1360,6 +1360,243 @@ test_answer_cache(void)
 	env_free(&e);
 }
 
+/* ---- the answer cache ---- */
+
+static void
+mb_soa(struct mb *m, const char *zone, uint32_t ttl, uint32_t minimum)
+{
+	struct mb	 t;
+
+	t.n = 0;
+	mb_name(&t, "ns.test");
+	mb_name(&t, "admin.test");
+	for (int i = 0; i < 4; i++)
+		mb_u32(&t, 100);	/* serial, refresh, retry, expire */
+	mb_u32(&t, minimum);
+	mb_rr_head(m, zone, DNS_T_SOA, ttl, (unsigned)t.n);
+	memcpy(m->b + m->n, t.b, t.n);
+	m->n += t.n;
+}
+
+/* Parses `m` into scratch and offers it to the cache. */
+static int
+ac_put(struct acache *c, uint64_t now, struct mb *m)
+{
+	const char	*why = "";
+
+	if (dns_msg_parse(m->b, m->n, &scratch, &why) != 0) {
+		T_CHECK(0, "test message does not parse: %s", why);
+		return -2;
+	}
+	return acache_put(c, now, &scratch);
+}
+
+/* The TTLs of the records of a kept copy, in order, "a b c". */
+static void
+ac_ttls(const uint8_t *b, size_t n, char *out, size_t len)
+{
+	const char	*why = "";
+	size_t		 o = 0;
+
+	out[0] = '\0';
+	if (dns_msg_parse(b, n, &scratch, &why) != 0) {
+		snprintf(out, len, "unparsable: %s", why);
+		return;
+	}
+	for (size_t i = 0; i < scratch.m_nrr && o < len; i++)
+		if (scratch.m_rr[i].r_type != DNS_T_OPT)
+			o += (size_t)snprintf(out + o, len - o, "%s%u",
+			    o ? " " : "", scratch.m_rr[i].r_ttl);
+}
+
+static void
+test_acache_basic(void)
+{
+	static struct mb	 m;
+	uint32_t		 age = 0;
+	static uint8_t		 out[AC_MSG_MAX];
+	struct filter_env	 e;
+	struct acache		*c = acache_new(65536, 3600, 7);
+	struct dns_name		 n = wname("ALIAS.Test");
+	struct dns_query	 q = mkquery("alias.TEST", DNS_T_A, 1);
+	char			 t[128];
+	size_t			 len;
+	int			 rc;
+
+	mb_head(&m, 77, DNS_F_QR | DNS_F_RD | DNS_F_RA, 1, 2, 0, 1);
+	mb_question(&m, "alias.test", DNS_T_A);
+	mb_cname(&m, NULL, "cname.test", 300);
+	mb_a(&m, "cname.test", "192.0.2.11", 100);
+	mb_opt(&m, 1232, 0);
+	T_CHECK(ac_put(c, 5000, &m) == 1, "not kept");
+	T_CHECK(acache_count(c) == 1 && acache_bytes(c) > m.n,
+	    "count %zu bytes %zu", acache_count(c), acache_bytes(c));
+	len = acache_get(c, 5000 + 30999, &n, DNS_T_A, out, sizeof(out), &age);
+	T_CHECK(len == m.n && memcmp(out, m.b, m.n) == 0,
+	    "kept %zu of %zu bytes, or changed", len, m.n);
+	T_CHECK(age == 30, "age %u s", age);
+	/* the reply ages its TTLs; what is kept goes through the filter like
+	   an upstream answer, with the policy given */
+	env_init(&e, NULL, NULL);
+	rc = dns_answer_filter_aged(&q, out, len, age, &e.dp, e.g, e.out, 1232,
+	    &ans, &scratch);
+	T_CHECK(rc > 0 && ans.a_nmaps == 1 && ans.a_maps[0].mp_ttl == 70,
+	    "rc %d maps %zu", rc, ans.a_nmaps);
+	if (rc > 0) {
+		ac_ttls(e.out, (size_t)rc, t, sizeof(t));
+		T_STREQ(t, "270 70");	/* OPT untouched */
+	}
+	env_free(&e);
+	env_init(&e, NULL, "192.0.2.11");
+	T_CHECK(dns_answer_filter_aged(&q, out, len, age, &e.dp, e.g, e.out,
+	    1232, &ans, &scratch) > 0 && ans.a_nmaps == 0 &&
+	    ans.a_stripped == 1, "kept answer not re-filtered: maps %zu "
+	    "stripped %zu", ans.a_nmaps, ans.a_stripped);
+	env_free(&e);
+	T_CHECK(acache_get(c, 5000, &n, DNS_T_AAAA, out, sizeof(out), &age) == 0,
+	    "another type answered");
+	n = wname("other.test");
+	T_CHECK(acache_get(c, 5000, &n, DNS_T_A, out, sizeof(out), &age) == 0,
+	    "another name answered");
+	n = wname("alias.test");
+	T_CHECK(acache_get(c, 5000, &n, DNS_T_A, out, 10, &age) == 0,
+	    "copied into a buffer too small");
+	T_CHECK(acache_get(c, 5000 + 99999, &n, DNS_T_A, out, sizeof(out), &age) > 0,
+	    "gone before its smallest TTL (100 s)");
+	T_CHECK(acache_get(c, 5000 + 100000, &n, DNS_T_A, out, sizeof(out), &age) ==
+	    0 && acache_count(c) == 0 && acache_bytes(c) == 0,
+	    "kept past its smallest TTL");
+	/* the same question again replaces the entry */
+	T_CHECK(ac_put(c, 0, &m) == 1 && ac_put(c, 1000, &m) == 1 &&
+	    acache_count(c) == 1, "%zu entries", acache_count(c));
+	acache_free(c);
+	/* the cap on TTLs */
+	c = acache_new(65536, 60, 7);
+	mb_head(&m, 77, DNS_F_QR, 1, 1, 0, 0);
+	mb_question(&m, "alias.test", DNS_T_A);
+	mb_a(&m, NULL, "192.0.2.11", 86400);
+	T_CHECK(ac_put(c, 0, &m) == 1, "not kept");
+	T_CHECK(acache_get(c, 59999, &n, DNS_T_A, out, sizeof(out), &age) > 0 &&
+	    acache_get(c, 60000, &n, DNS_T_A, out, sizeof(out), &age) == 0,
+	    "TTL not capped at 60 s");
+	acache_free(c);
+}
+
+static void
+test_acache_never(void)
+{
+	static struct mb	 m;
+	struct acache		*c = acache_new(65536, 3600, 7);
+
+	mb_head(&m, 1, DNS_F_QR | DNS_SERVFAIL, 1, 0, 0, 0);
+	mb_question(&m, "a.test", DNS_T_A);
+	T_CHECK(ac_put(c, 0, &m) == 0, "SERVFAIL kept");
+	mb_head(&m, 1, DNS_F_QR | DNS_F_TC, 1, 1, 0, 0);
+	mb_question(&m, "a.test", DNS_T_A);
+	mb_a(&m, NULL, "192.0.2.1", 60);
+	T_CHECK(ac_put(c, 0, &m) == 0, "truncated answer kept");
+	mb_head(&m, 1, DNS_F_QR, 1, 2, 0, 0);
+	mb_question(&m, "a.test", DNS_T_A);
+	mb_a(&m, NULL, "192.0.2.1", 60);
+	mb_a(&m, NULL, "192.0.2.2", 0);
+	T_CHECK(ac_put(c, 0, &m) == 0, "a TTL of 0 kept");
+	mb_head(&m, 1, DNS_F_QR, 1, 1, 0, 0);
+	mb_question(&m, "a.test", DNS_T_A);
+	mb_a(&m, NULL, "192.0.2.1", 0x80000010u);
+	T_CHECK(ac_put(c, 0, &m) == 0, "a TTL with the top bit kept");
+	mb_head(&m, 1, DNS_F_QR | DNS_NXDOMAIN, 1, 0, 0, 0);
+	mb_question(&m, "a.test", DNS_T_A);
+	T_CHECK(ac_put(c, 0, &m) == 0, "NXDOMAIN without SOA kept");
+	mb_head(&m, 1, DNS_F_QR, 1, 0, 0, 0);
+	mb_question(&m, "a.test", DNS_T_A);
+	T_CHECK(ac_put(c, 0, &m) == 0, "NODATA without SOA kept");
+	mb_head(&m, 1, DNS_F_QR, 1, 1, 0, 0);
+	mb_question(&m, "a.test", DNS_T_A);
+	mb_cname(&m, NULL, "b.test", 60);
+	T_CHECK(ac_put(c, 0, &m) == 0, "a CNAME without the type, no SOA, kept");
+	mb_head(&m, 1, DNS_F_QR, 1, AC_RR_MAX + 1, 0, 0);
+	mb_question(&m, "a.test", DNS_T_A);
+	for (unsigned i = 0; i <= AC_RR_MAX; i++) {
+		char	 a[32];
+
+		snprintf(a, sizeof(a), "198.51.100.%u", i);
+		mb_a(&m, NULL, a, 60);
+	}
+	T_CHECK(ac_put(c, 0, &m) == 0, "%d records kept", AC_RR_MAX + 1);
+	T_CHECK(acache_count(c) == 0, "%zu kept", acache_count(c));
+	acache_free(c);
+	c = acache_new(0, 3600, 7);
+	mb_head(&m, 1, DNS_F_QR, 1, 1, 0, 0);
+	mb_question(&m, "a.test", DNS_T_A);
+	mb_a(&m, NULL, "192.0.2.1", 60);
+	T_CHECK(ac_put(c, 0, &m) == 0, "kept in a cache of 0 bytes");
+	acache_free(c);
+}
+
+static void
+test_acache_negative(void)
+{
+	static struct mb	 m;
+	uint32_t		 age = 0;
+	static uint8_t		 out[AC_MSG_MAX];
+	struct acache		*c = acache_new(65536, 3600, 7);
+	struct dns_name		 n = wname("gone.test");
+	size_t			 len;
+
+	mb_head(&m, 1, DNS_F_QR | DNS_NXDOMAIN, 1, 0, 1, 0);
+	mb_question(&m, "gone.test", DNS_T_A);
+	mb_soa(&m, "test", 3600, 30);
+	T_CHECK(ac_put(c, 0, &m) == 1, "NXDOMAIN with SOA not kept");
+	len = acache_get(c, 29999, &n, DNS_T_A, out, sizeof(out), &age);
+	T_CHECK(len == m.n && age == 29, "not kept for the SOA's MINIMUM");
+	T_CHECK(acache_get(c, 30000, &n, DNS_T_A, out, sizeof(out), &age) == 0,
+	    "kept past the SOA's MINIMUM (RFC 2308)");
+	mb_head(&m, 1, DNS_F_QR, 1, 0, 1, 0);
+	mb_question(&m, "gone.test", DNS_T_AAAA);
+	mb_soa(&m, "test", 20, 300);
+	T_CHECK(ac_put(c, 0, &m) == 1, "NODATA with SOA not kept");
+	T_CHECK(acache_get(c, 19999, &n, DNS_T_AAAA, out, sizeof(out), &age) > 0 &&
+	    acache_get(c, 20000, &n, DNS_T_AAAA, out, sizeof(out), &age) == 0,
+	    "NODATA not kept for the SOA's own TTL");
+	acache_free(c);
+}
+
+static void
+test_acache_bounds(void)
+{
+	static struct mb	 m;
+	uint32_t		 age = 0;
+	static uint8_t		 out[AC_MSG_MAX];
+	struct acache		*c = acache_new(8192, 3600, 7);
+	struct dns_name		 n;
+	char			 name[64];
+	size_t			 max = 0;
+
+	for (unsigned i = 0; i < 2000; i++) {
+		snprintf(name, sizeof(name), "h%u.test", i);
+		mb_head(&m, 1, DNS_F_QR, 1, 1, 0, 0);
+		mb_question(&m, name, DNS_T_A);
+		mb_a(&m, NULL, "192.0.2.1", 600);
+		T_CHECK(ac_put(c, i, &m) == 1, "%s not kept", name);
+		if (acache_bytes(c) > max)
+			max = acache_bytes(c);
+		if (i >= 10) {	/* keep h0 in use: never the oldest */
+			n = wname("h0.test");
+			T_CHECK(acache_get(c, i, &n, DNS_T_A, out,
+			    sizeof(out), &age) > 0, "h0 evicted at %u", i);
+		}
+	}
+	T_CHECK(max <= 8192, "grew to %zu bytes", max);
+	T_CHECK(acache_count(c) > 20, "only %zu kept", acache_count(c));
+	n = wname("h1999.test");
+	T_CHECK(acache_get(c, 2000, &n, DNS_T_A, out, sizeof(out), &age) > 0,
+	    "the newest evicted");
+	n = wname("h1000.test");
+	T_CHECK(acache_get(c, 2000, &n, DNS_T_A, out, sizeof(out), &age) == 0,
+	    "an old one kept");
+	acache_free(c);
+}
+
 int
 main(void)
 {
@@ -1404,5 +1641,9 @@ main(void)
 	T_RUN(test_cache_many(), "cache: bounded at 4096, growth");
 	T_RUN(test_cache_filter(), "cache: policy change filter");
 	T_RUN(test_answer_cache(), "cache: answer chain, floor, cap");
+	T_RUN(test_acache_basic(), "answer cache: kept, aged, re-filtered, capped");
+	T_RUN(test_acache_never(), "answer cache: what is never kept");
+	T_RUN(test_acache_negative(), "answer cache: NXDOMAIN and NODATA (RFC 2308)");
+	T_RUN(test_acache_bounds(), "answer cache: bounded by bytes, LRU");
 	return t_done();
 }
