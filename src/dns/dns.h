@@ -28,7 +28,13 @@
  * capped at dc_ttl_max_s, and past that while a connection holds the
  * address; at most dc_cache_max (address, name) pairs per sandbox, the
  * least recently written unheld pair evicted first. A policy change drops
- * the pairs the new policy blocks. docs/dns.md has the details.
+ * the pairs the new policy blocks.
+ *
+ * The answer cache: per sandbox too. A question asked again within its
+ * answer's TTL (at most dc_answers_ttl_max_s) is answered from the kept
+ * upstream message, through the same filter with the policy of the moment,
+ * without going upstream; dc_answers_max bytes, LRU. docs/dns.md has the
+ * details.
  *
  * Threads: the view runs one thread of its own (epoll + c-ares); that
  * thread never changes namespace. Every function below may be called from
