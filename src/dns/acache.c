@@ -8,6 +8,8 @@
  * type) with a per-cache seed, bounded by bytes, least recently used
  * evicted first.
  */
+#include <sys/queue.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,7 +17,7 @@
 
 struct ac_ent {
 	struct ac_ent	*e_next;		/* hash chain */
-	struct ac_ent	*e_older, *e_newer;	/* use order */
+	TAILQ_ENTRY(ac_ent) e_lru;		/* use order, oldest first */
 	uint64_t	 e_stored, e_expires;	/* ms */
 	uint32_t	 e_hash;
 	uint16_t	 e_type;
@@ -32,7 +34,7 @@ struct acache {
 	size_t		 c_max, c_bytes, c_n;
 	unsigned	 c_ttl_max_s;
 	uint64_t	 c_seed;
-	struct ac_ent	*c_oldest, *c_newest;
+	TAILQ_HEAD(, ac_ent) c_lru;
 	struct ac_ent	**c_buck;
 	size_t		 c_nbuck;
 };
@@ -49,18 +51,19 @@ acache_new(size_t max_bytes, unsigned ttl_max_s, uint64_t seed)
 	c->c_max = max_bytes;
 	c->c_ttl_max_s = ttl_max_s;
 	c->c_seed = seed;
+	TAILQ_INIT(&c->c_lru);
 	return c;
 }
 
 void
 acache_free(struct acache *c)
 {
-	struct ac_ent *e, *next;
+	struct ac_ent *e;
 
 	if (c == NULL)
 		return;
-	for (e = c->c_oldest; e != NULL; e = next) {
-		next = e->e_newer;
+	while ((e = TAILQ_FIRST(&c->c_lru)) != NULL) {
+		TAILQ_REMOVE(&c->c_lru, e, e_lru);
 		free(e);
 	}
 	free(c->c_buck);
@@ -119,32 +122,6 @@ ent_find(struct acache *c, uint32_t h, const uint8_t *name, size_t len,
 }
 
 static void
-lru_unlink(struct acache *c, struct ac_ent *e)
-{
-	if (e->e_older != NULL)
-		e->e_older->e_newer = e->e_newer;
-	else
-		c->c_oldest = e->e_newer;
-	if (e->e_newer != NULL)
-		e->e_newer->e_older = e->e_older;
-	else
-		c->c_newest = e->e_older;
-	e->e_older = e->e_newer = NULL;
-}
-
-static void
-lru_push(struct acache *c, struct ac_ent *e)
-{
-	e->e_older = c->c_newest;
-	e->e_newer = NULL;
-	if (c->c_newest != NULL)
-		c->c_newest->e_newer = e;
-	else
-		c->c_oldest = e;
-	c->c_newest = e;
-}
-
-static void
 ent_drop(struct acache *c, struct ac_ent *e)
 {
 	struct ac_ent	**pp = &c->c_buck[e->e_hash & (c->c_nbuck - 1)];
@@ -152,7 +129,7 @@ ent_drop(struct acache *c, struct ac_ent *e)
 	while (*pp != e)
 		pp = &(*pp)->e_next;
 	*pp = e->e_next;
-	lru_unlink(c, e);
+	TAILQ_REMOVE(&c->c_lru, e, e_lru);
 	c->c_bytes -= ent_size(e->e_nlen, e->e_len);
 	c->c_n--;
 	free(e);
@@ -253,8 +230,8 @@ acache_put(struct acache *c, uint64_t now, const struct dns_msg *m)
 	h = key_hash(c, name, nlen, m->m_qtype);
 	if ((pp = ent_find(c, h, name, nlen, m->m_qtype)) != NULL)
 		ent_drop(c, *pp);
-	while (c->c_oldest != NULL && c->c_bytes + size > c->c_max)
-		ent_drop(c, c->c_oldest);
+	while (!TAILQ_EMPTY(&c->c_lru) && c->c_bytes + size > c->c_max)
+		ent_drop(c, TAILQ_FIRST(&c->c_lru));
 	if (c->c_n >= c->c_nbuck && buckets_grow(c) == -1)
 		return -1;
 	if ((e = malloc(size)) == NULL)
@@ -270,7 +247,7 @@ acache_put(struct acache *c, uint64_t now, const struct dns_msg *m)
 	memcpy(E_MSG(e), m->m_buf, m->m_len);
 	e->e_next = c->c_buck[h & (c->c_nbuck - 1)];
 	c->c_buck[h & (c->c_nbuck - 1)] = e;
-	lru_push(c, e);
+	TAILQ_INSERT_TAIL(&c->c_lru, e, e_lru);
 	c->c_bytes += size;
 	c->c_n++;
 	return 1;
@@ -297,7 +274,7 @@ acache_get(struct acache *c, uint64_t now, const struct dns_name *qname,
 		return 0;
 	memcpy(out, E_MSG(e), e->e_len);
 	*age_s = (uint32_t)((now - e->e_stored) / 1000);
-	lru_unlink(c, e);
-	lru_push(c, e);
+	TAILQ_REMOVE(&c->c_lru, e, e_lru);
+	TAILQ_INSERT_TAIL(&c->c_lru, e, e_lru);
 	return e->e_len;
 }

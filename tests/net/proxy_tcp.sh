@@ -297,23 +297,30 @@ check "source port reused over a TIME_WAIT in the gateway: no SYN retry" \
 # 20d. upstream resets after sending 3 MB that the client has not read yet:
 #     what it sent before the reset (in the proxy's pipe and buffers) still
 #     reaches the client, then the reset
+# rst_srv.py PORT READ SEND READY: a server in wan that reads READ bytes,
+# sends SEND bytes, waits until the proxy acknowledged them all, then resets
 cat >"$T/rst_srv.py" <<'PYEOF'
 import fcntl, socket, struct, sys, termios, time
+port, want, send, ready = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("192.0.2.11", 5003))
+s.bind(("192.0.2.11", port))
 s.listen(4)
-open(sys.argv[1], "w").write("ready\n")
+open(ready, "w").write("ready\n")
 c, a = s.accept()
-c.sendall(b"x" * 3000000)
+got = 0
+while got < want:
+    got += len(c.recv(65536))
+c.sendall(b"x" * send)
 for i in range(300):	# until the proxy acknowledged every byte
     if struct.unpack("i", fcntl.ioctl(c, termios.TIOCOUTQ, b"\0" * 4))[0] == 0:
         break
     time.sleep(0.01)
 c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 c.close()
+open(ready, "a").write("got %d\n" % got)
 PYEOF
-ip netns exec "$U-wan" python3 "$T/rst_srv.py" "$T/rst.ready" &
+ip netns exec "$U-wan" python3 "$T/rst_srv.py" 5003 0 3000000 "$T/rst.ready" &
 RSP=$!
 universe_wait_file "$T/rst.ready" ready 5
 out=$(in_ns $C python3 -c '
@@ -343,27 +350,7 @@ check "upstream reset after 3 MB: every byte first, then the reset" \
 # 20e. upstream answers early and resets while the client is still
 #     uploading (a 413 and a close with unread data): the proxy's write to it
 #     fails, yet the answer still reaches the client in full, then the reset
-cat >"$T/early_srv.py" <<'PYEOF'
-import fcntl, socket, struct, sys, termios, time
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("192.0.2.11", 5004))
-s.listen(4)
-open(sys.argv[1], "w").write("ready\n")
-c, a = s.accept()
-got = 0
-while got < 100000:
-    got += len(c.recv(65536))
-c.sendall(b"y" * 500000)
-for i in range(300):
-    if struct.unpack("i", fcntl.ioctl(c, termios.TIOCOUTQ, b"\0" * 4))[0] == 0:
-        break
-    time.sleep(0.01)
-c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-c.close()
-open(sys.argv[1], "a").write("got %d\n" % got)
-PYEOF
-ip netns exec "$U-wan" python3 "$T/early_srv.py" "$T/early.ready" &
+ip netns exec "$U-wan" python3 "$T/rst_srv.py" 5004 100000 500000 "$T/early.ready" &
 RSP=$!
 universe_wait_file "$T/early.ready" ready 5
 out=$(in_ns $C python3 -c '
