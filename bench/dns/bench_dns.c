@@ -7,34 +7,47 @@
  *	192.0.2.10 (TTL 60), AAAA and other types with NODATA, and a TXT
  *	query for "count.bench" with the number of queries it answered so
  *	far. recvmmsg/sendmmsg, so that it is never what is measured.
- *   bench_dns serve [-a store|null] [-D DB] [-n SANDBOXES] [-u UPSTREAMS]
- *	    NAME
+ *   bench_dns serve [-a store|null] [-C BYTES] [-D DB] [-n SANDBOXES]
+ *	    [-u UPSTREAMS] NAME
  *	the runner side: gateway NAME with SANDBOXES sandbox namespaces and
  *	the DNS view (src/dns) forwarding to UPSTREAMS, every sandbox under
  *	an allow-list policy of 40 rules; audit events into the SQLite store
- *	at DB (as the daemon does) or into a sink that drops them. Prints
- *	"sandbox SLOT NETNS GATEWAY" per sandbox and "ready"; on stdin,
- *	"stats" prints the view's and the audit's counters, "quit" stops.
- *   bench_dns lat [-n COUNT] [-R] LABEL=NETNS,ADDR...
+ *	at DB (as the daemon does) or into a sink that drops them; -C: the
+ *	answer cache's bytes per sandbox (dc_answers_max; 0: no answer is
+ *	kept; default the view's, 128 KiB). Prints "sandbox SLOT NETNS
+ *	GATEWAY" per sandbox, "policy ...", "answers_max=" and "ready"; on
+ *	stdin, "stats" prints the view's and the audit's counters, "quit"
+ *	stops.
+ *   bench_dns lat [-n COUNT] [-R] [-o FIRST] [-c LABEL [-N NAMES]
+ *	    [-O CFIRST]] LABEL=NETNS,ADDR...
  *	COUNT queries per path, one at a time, the paths in turn query by
  *	query (so that neighbours hit every path alike); -R at SCHED_FIFO 1.
- *	Prints one line per path: "lat LABEL n= p50_us= p90_us= p99_us=
- *	max_us= mean_us=".
- *   bench_dns load [-t SECONDS] [-c INFLIGHT] [-N NAMES] [-x] NETNS,ADDR...
+ *	Query k asks name FIRST + k (0) on every path but the one labelled
+ *	by -c, which asks CFIRST + k % NAMES (0, 500): names `warm` asked
+ *	it just before, so that a view answers them from its answer cache.
+ *	Every path is first asked 20 names past FIRST + COUNT, not measured.
+ *	Prints one line per path: "lat LABEL n= lost= p50_us= p90_us=
+ *	p99_us= max_us= mean_us=".
+ *   bench_dns load [-t SECONDS] [-c INFLIGHT] [-N NAMES] [-o FIRST] [-x]
+ *	    NETNS,ADDR...
  *	keeps INFLIGHT queries in flight, spread over the paths (one socket
- *	each), for SECONDS, the names cycling over NAMES of them (100,000);
- *	every answer is checked (id, question, rcode, the address; -x: the
- *	names are blocked ones and NXDOMAIN is right).
+ *	each), for SECONDS, the names cycling over NAMES of them (100,000)
+ *	from FIRST (0); every answer is checked (id, question, rcode, the
+ *	address; -x: the names are blocked ones and NXDOMAIN is right).
  *	Prints "load answered= lost= bad= qps= p50_us= p99_us= ...
  *	client_cpu_s=" (its own CPU time).
+ *   bench_dns warm [-N NAMES] [-o FIRST] NETNS,ADDR...
+ *	asks each of the NAMES names from FIRST once on every path, one at a
+ *	time, every answer checked (what fills a view's answer cache before
+ *	a cached run). Prints "warm asked= answered= lost=".
  *   bench_dns count NETNS,ADDR
  *	prints what the upstream at ADDR answered so far.
  *   bench_dns purge NAME
  *	removes what a runner NAME left (gateway_purge).
  *
  * NETNS is a name under /run/netns, or "-" for the caller's own. Names
- * asked are q<N>.example.com, or q<N>.blocked.test with -x. With no arguments it runs bench/dns/run.sh (as `make bench`
- * does).
+ * asked are q<N>.example.com, or q<N>.blocked.test with -x. With no
+ * arguments it runs bench/dns/run.sh (as `make bench` does).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -419,11 +432,12 @@ serve_stats(struct dnsview *dv)
 
 	dnsview_stats(dv, &st);
 	audit_metrics_snapshot(&am);
-	printf("stats queries=%llu forwarded=%llu blocked=%llu errors=%llu "
-	    "servfail=%llu dropped=%llu events=%llu aggregated=%llu "
-	    "written=%llu audit_dropped=%llu\n",
+	printf("stats queries=%llu forwarded=%llu cached=%llu blocked=%llu "
+	    "errors=%llu servfail=%llu dropped=%llu events=%llu "
+	    "aggregated=%llu written=%llu audit_dropped=%llu\n",
 	    (unsigned long long)st.ds_queries,
 	    (unsigned long long)st.ds_forwarded,
+	    (unsigned long long)st.ds_cached,
 	    (unsigned long long)st.ds_blocked,
 	    (unsigned long long)st.ds_errors,
 	    (unsigned long long)st.ds_servfail,
@@ -447,25 +461,34 @@ cmd_serve(int argc, char **argv)
 	struct dnsview		*dv = NULL;
 	struct ir_err		 err;
 	const char		*sink = "store", *db = NULL;
-	char			 line[256], a[INET_ADDRSTRLEN];
+	char			 line[256], a[INET_ADDRSTRLEN], *end;
+	unsigned long		 ul;
 	int			 c, i, nsb = 4, rc = 1, store = 0;
 
 	dnsview_config_default(&dc);
 	dc.dc_servers = "192.0.2.54";
 	optind = 1;
-	while ((c = getopt(argc, argv, "a:D:n:u:")) != -1) {
+	while ((c = getopt(argc, argv, "a:C:D:n:u:")) != -1) {
 		switch (c) {
 		case 'a': sink = optarg; break;
+		case 'C':
+			errno = 0;
+			ul = strtoul(optarg, &end, 10);
+			if (errno != 0 || end == optarg || *end != '\0' ||
+			    optarg[0] == '-')
+				die("serve: -C '%s': want bytes", optarg);
+			dc.dc_answers_max = (size_t)ul;
+			break;
 		case 'D': db = optarg; break;
 		case 'n': nsb = atoi(optarg); break;
 		case 'u': dc.dc_servers = optarg; break;
-		default: die("usage: serve [-a store|null] [-D DB] [-n N] "
-		    "[-u UPSTREAMS] NAME");
+		default: die("usage: serve [-a store|null] [-C BYTES] [-D DB] "
+		    "[-n N] [-u UPSTREAMS] NAME");
 		}
 	}
 	if (optind + 1 != argc || nsb < 1 || nsb > 64)
-		die("usage: serve [-a store|null] [-D DB] [-n 1..64] "
-		    "[-u UPSTREAMS] NAME");
+		die("usage: serve [-a store|null] [-C BYTES] [-D DB] "
+		    "[-n 1..64] [-u UPSTREAMS] NAME");
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGPIPE, SIG_IGN);
 	if (strcmp(sink, "store") == 0) {
@@ -507,8 +530,9 @@ cmd_serve(int argc, char **argv)
 		printf("sandbox %u %s %s\n", si.si_slot, si.si_netns,
 		    inet_ntop(AF_INET, &si.si_gw4, a, sizeof(a)));
 	}
-	printf("policy allow=%zu deny=%zu\nready\n", sizeof(pol_allow) /
-	    sizeof(pol_allow[0]), sizeof(pol_deny) / sizeof(pol_deny[0]));
+	printf("policy allow=%zu deny=%zu\nanswers_max=%zu\nready\n",
+	    sizeof(pol_allow) / sizeof(pol_allow[0]), sizeof(pol_deny) /
+	    sizeof(pol_deny[0]), dc.dc_answers_max);
 	while (fgets(line, sizeof(line), stdin) != NULL) {
 		if (strncmp(line, "stats", 5) == 0)
 			serve_stats(dv);
@@ -572,46 +596,71 @@ ask_once(struct path *p, unsigned n, const char *suffix, int want_nx)
 	}
 }
 
+#define LAT_USAGE "usage: lat [-n COUNT] [-R] [-o FIRST] [-c LABEL [-N NAMES] " \
+	"[-O CFIRST]] LABEL=NETNS,ADDR..."
+
+/* The name path i asks as its query k (see the top of the file). */
+static unsigned
+lat_name(int i, int cached, unsigned k, unsigned first, unsigned cfirst,
+    unsigned cnames)
+{
+	return i == cached ? cfirst + k % cnames : first + k;
+}
+
 static int
 cmd_lat(int argc, char **argv)
 {
 	struct path	 p[MAX_PATHS];
 	double		*v[MAX_PATHS], t, sum;
 	size_t		 nv[MAX_PATHS];
-	int		 c, i, k, np, count = 2000, lost[MAX_PATHS], rt = 0;
+	const char	*clabel = NULL;
+	unsigned	 first = 0, cfirst = 0, cnames = 500;
+	int		 c, i, j, k, np, count = 2000, lost[MAX_PATHS], rt = 0;
+	int		 cached = -1;
 
 	optind = 1;
-	while ((c = getopt(argc, argv, "n:R")) != -1) {
+	while ((c = getopt(argc, argv, "n:Ro:c:N:O:")) != -1) {
 		switch (c) {
 		case 'n': count = atoi(optarg); break;
 		case 'R': rt = 1; break;
-		default: die("usage: lat [-n COUNT] [-R] LABEL=NETNS,ADDR...");
+		case 'o': first = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'c': clabel = optarg; break;
+		case 'N': cnames = (unsigned)atoi(optarg); break;
+		case 'O': cfirst = (unsigned)strtoul(optarg, NULL, 10); break;
+		default: die(LAT_USAGE);
 		}
 	}
 	np = argc - optind;
-	if (np < 1 || np > MAX_PATHS || count < 1)
-		die("usage: lat [-n COUNT] [-R] LABEL=NETNS,ADDR...");
+	if (np < 1 || np > MAX_PATHS || count < 1 || cnames < 1)
+		die(LAT_USAGE);
 	for (i = 0; i < np; i++) {
 		path_open(&p[i], argv[optind + i], 1);
 		if ((v[i] = calloc((size_t)count, sizeof(double))) == NULL)
 			die("out of memory");
 		nv[i] = 0;
 		lost[i] = 0;
+		if (clabel != NULL && strcmp(p[i].p_label, clabel) == 0)
+			cached = i;
 	}
+	if (clabel != NULL && cached == -1)
+		die("lat: -c %s: no such path", clabel);
 	if (rt)
 		rt_on();
-	/* Warm up: the first queries of a path set up caches and ARP. */
+	/* Warm up: the first queries of a path set up caches and ARP; names
+	 * of their own, past the measured ones. */
 	for (k = 0; k < 20; k++)
 		for (i = 0; i < np; i++)
-			ask_once(&p[i], 90000 + (unsigned)k, "example.com", 0);
-	for (k = 0; k < count; k++)
-		for (i = 0; i < np; i++) {
-			t = ask_once(&p[(k + i) % np], (unsigned)k,
+			ask_once(&p[i], first + (unsigned)count + (unsigned)k,
 			    "example.com", 0);
+	for (k = 0; k < count; k++)
+		for (j = 0; j < np; j++) {
+			i = (k + j) % np;
+			t = ask_once(&p[i], lat_name(i, cached, (unsigned)k,
+			    first, cfirst, cnames), "example.com", 0);
 			if (t < 0)
-				lost[(k + i) % np]++;
+				lost[i]++;
 			else
-				v[(k + i) % np][nv[(k + i) % np]++] = t;
+				v[i][nv[i]++] = t;
 		}
 	for (i = 0; i < np; i++) {
 		for (sum = 0, k = 0; k < (int)nv[i]; k++)
@@ -641,6 +690,7 @@ struct load {
 	int		 l_nx;
 	unsigned	 l_next;	/* next name */
 	unsigned	 l_names;	/* how many names in turn */
+	unsigned	 l_first;	/* from which */
 	uint16_t	 l_gen;
 	uint64_t	 l_answered, l_lost, l_bad;
 	double		*l_lat;
@@ -657,7 +707,7 @@ slot_fill(struct load *L, int i, double now)
 	L->l_gen++;
 	s->s_id = (uint16_t)((i % L->l_per) | (L->l_gen << 10));
 	s->s_qlen = (uint16_t)query_make(s->s_q, s->s_id,
-	    L->l_next++ % L->l_names, L->l_nx ? "blocked.test" : "example.com",
+	    L->l_first + L->l_next++ % L->l_names, L->l_nx ? "blocked.test" : "example.com",
 	    1);
 	s->s_sent = now;
 }
@@ -766,14 +816,16 @@ cmd_load(int argc, char **argv)
 	memset(&L, 0, sizeof(L));
 	L.l_names = NAMES;
 	optind = 1;
-	while ((c = getopt(argc, argv, "t:c:N:x")) != -1) {
+	while ((c = getopt(argc, argv, "t:c:N:o:x")) != -1) {
 		switch (c) {
 		case 't': secs = atof(optarg); break;
 		case 'c': inflight = atoi(optarg); break;
 		case 'N': L.l_names = (unsigned)atoi(optarg); break;
+		case 'o': L.l_first = (unsigned)strtoul(optarg, NULL, 10);
+			break;
 		case 'x': L.l_nx = 1; break;
 		default: die("usage: load [-t SECONDS] [-c INFLIGHT] [-N NAMES] "
-		    "[-x] NETNS,ADDR...");
+		    "[-o FIRST] [-x] NETNS,ADDR...");
 		}
 	}
 	if (L.l_names < 1)
@@ -781,8 +833,8 @@ cmd_load(int argc, char **argv)
 	L.l_np = argc - optind;
 	if (L.l_np < 1 || L.l_np > MAX_PATHS || inflight < L.l_np ||
 	    inflight > MAX_INFLIGHT || secs <= 0)
-		die("usage: load [-t SECONDS] [-c INFLIGHT <= %d] [-x] "
-		    "NETNS,ADDR...", MAX_INFLIGHT);
+		die("usage: load [-t SECONDS] [-c INFLIGHT <= %d] [-N NAMES] "
+		    "[-o FIRST] [-x] NETNS,ADDR...", MAX_INFLIGHT);
 	L.l_per = inflight / L.l_np;
 	if (L.l_per > 1024)
 		die("load: at most 1024 in flight per path");
@@ -842,6 +894,38 @@ cmd_load(int argc, char **argv)
 }
 
 static int
+cmd_warm(int argc, char **argv)
+{
+	struct path	 p;
+	unsigned	 names = 1000, first = 0, n;
+	unsigned long	 asked = 0, answered = 0;
+	int		 c, i;
+
+	optind = 1;
+	while ((c = getopt(argc, argv, "N:o:")) != -1) {
+		switch (c) {
+		case 'N': names = (unsigned)atoi(optarg); break;
+		case 'o': first = (unsigned)strtoul(optarg, NULL, 10); break;
+		default: die("usage: warm [-N NAMES] [-o FIRST] NETNS,ADDR...");
+		}
+	}
+	if (optind == argc || names < 1)
+		die("usage: warm [-N NAMES] [-o FIRST] NETNS,ADDR...");
+	for (i = optind; i < argc; i++) {
+		path_open(&p, argv[i], 0);
+		for (n = 0; n < names; n++) {
+			asked++;
+			if (ask_once(&p, first + n, "example.com", 0) >= 0)
+				answered++;
+		}
+		close(p.p_fd);
+	}
+	printf("warm asked=%lu answered=%lu lost=%lu\n", asked, answered,
+	    asked - answered);
+	return 0;
+}
+
+static int
 cmd_count(int argc, char **argv)
 {
 	static const uint8_t	 q[] = { 0xbe, 0xef, 1, 0, 0, 1, 0, 0, 0, 0,
@@ -889,6 +973,8 @@ main(int argc, char **argv)
 		return cmd_lat(argc - 1, argv + 1);
 	if (strcmp(argv[1], "load") == 0)
 		return cmd_load(argc - 1, argv + 1);
+	if (strcmp(argv[1], "warm") == 0)
+		return cmd_warm(argc - 1, argv + 1);
 	if (strcmp(argv[1], "count") == 0)
 		return cmd_count(argc - 1, argv + 1);
 	if (strcmp(argv[1], "purge") == 0 && argc == 3) {
@@ -898,6 +984,7 @@ main(int argc, char **argv)
 			die("purge: %s", err.msg);
 		return 0;
 	}
-	die("unknown command '%s' (upstream, serve, lat, load, count, purge)",
+	die("unknown command '%s' (upstream, serve, lat, load, warm, count, "
+	    "purge)",
 	    argv[1]);
 }
