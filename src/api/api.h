@@ -282,6 +282,7 @@ struct api_conf {
 	unsigned	 cf_conn_rate;		/* per sandbox; 0: no limit */
 	unsigned	 cf_conn_burst;
 	char		*cf_dns_servers;	/* "": the host's resolv.conf */
+	unsigned	 cf_dns_cache_bytes;	/* kept answers per sandbox */
 	char		*cf_guard;		/* extra guard prefixes, csv */
 	char		*cf_state_dir;
 	char		*cf_run_dir;

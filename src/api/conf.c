@@ -61,6 +61,9 @@ static const struct ck keys[] = {
 	{ { "dns_servers", "ADDRS", "upstream resolvers, comma-separated "
 	    "(\"\": the host's /etc/resolv.conf)" }, CK_STR,
 	    F(cf_dns_servers), 0, 0 },
+	{ { "dns_cache_bytes", "N", "bytes of upstream DNS answers kept per "
+	    "sandbox, answered again within their TTL (0: none kept)" },
+	    CK_UINT, F(cf_dns_cache_bytes), 0, 64u << 20 },
 	{ { "guard", "CIDRS", "more prefixes no sandbox may reach, "
 	    "comma-separated" }, CK_STR, F(cf_guard), 0, 0 },
 	{ { "state_dir", "PATH", "imported images" }, CK_PATH,
@@ -143,6 +146,7 @@ api_conf_default(struct api_conf *c)
 		{ "max_sandboxes", "1024" },
 		{ "conn_rate", "5000" },
 		{ "conn_burst", "5000" },
+		{ "dns_cache_bytes", "131072" },
 		{ "dns_servers", "" },
 		{ "guard", "" },
 		{ "state_dir", "/var/lib/isorun" },

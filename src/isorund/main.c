@@ -208,6 +208,7 @@ runner_config(struct isorund *d)
 	d->d_rc.rc_gw.gc_max_sandboxes = c->cf_max_sandboxes;
 	d->d_rc.rc_gw.gc_conn_rate = c->cf_conn_rate;
 	d->d_rc.rc_gw.gc_conn_burst = c->cf_conn_burst;
+	d->d_rc.rc_dns.dc_answers_max = c->cf_dns_cache_bytes;
 	d->d_rc.rc_dns.dc_servers = c->cf_dns_servers[0] ? c->cf_dns_servers :
 	    NULL;
 	d->d_rc.rc_paths.sp_state_dir = c->cf_state_dir;

@@ -129,7 +129,7 @@ check "nft drop removed: answered again at once ($(field max_ms) ms)" \
 # restart_with ADDRS: isorund again with other upstreams (n1 adopted).
 restart_with() {
 	d_stop TERM
-	d_start --dns-server "$1" && grep -q "adopted sandbox n1" "$T/daemon.log"
+	d_start --dns-server "$@" && grep -q "adopted sandbox n1" "$T/daemon.log"
 }
 
 restart_with "$DEAD" || { nok restart "isorund with upstream $DEAD"; exit 1; }
@@ -152,6 +152,13 @@ ask d2.example.com 1 5
 ms=$(field max_ms)
 check "first upstream dead, second alive: answered in $ms ms" \
     '[ "$(field NOERROR)" = 1 ] && [ "$(field a)" = 192.0.2.10 ] && [ "$ms" -lt $DEADLINE ]' "$A"
+
+# dns_cache_bytes 0: no answer is kept, every question goes upstream
+restart_with "$STUB" --dns-cache-bytes 0 || { nok restart "isorund with dns_cache_bytes 0"; exit 1; }
+ask k1.example.com 1
+ask k1.example.com 1
+check "dns_cache_bytes 0: a question asked twice goes upstream twice" \
+    '[ "$(field NOERROR)" = 1 ] && [ "$(relayed k1.example.com)" = 2 ]' "$A; relayed $(relayed k1.example.com)"
 
 d_stop TERM
 check "isorund stops cleanly (exit 0: no leak under ASan)" '[ "$DRC" = 0 ]' \
