@@ -14,6 +14,7 @@
 
 #include "api/api.h"
 #include "api/client.h"
+#include "endpoint/endpoint.h"
 #include "policy/policy.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -44,6 +45,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct api_create	 cr;
 	struct api_exec		 ex;
 	struct api_network	 net;
+	struct endpoints	*eps;
 	struct api_record	 rec;
 	struct api_conf		 cf;
 	struct api_resp		 rs;
@@ -79,6 +81,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			api_network_free(&net);
 		} else
 			assert(e.ap_msg[0] != '\0');
+		/* The body of PUT .../endpoints: rules and their text go
+		   together; the text is the array as given. */
+		if (api_endpoints_parse(s, n, &eps, &t, &e) == 0) {
+			assert((eps == NULL) == (t == NULL));
+			assert(t == NULL || t[0] == '[');
+			endpoints_free(eps);
+			free(t);
+			t = NULL;
+		} else
+			assert(e.ap_msg[0] != '\0' && (e.ap_code ==
+			    API_INVALID_JSON || e.ap_code == API_INVALID_ARGUMENT ||
+			    e.ap_code == API_INTERNAL));
 		break;
 	case 3:
 		if (api_record_parse(s, n, "rec", &rec, &ie) == 0) {

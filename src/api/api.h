@@ -84,6 +84,7 @@ enum api_route {
 	API_R_DESTROY,		/* DELETE /v1/sandboxes/{id} */
 	API_R_EXEC,		/* POST /v1/sandboxes/{id}/exec */
 	API_R_NETWORK,		/* PUT /v1/sandboxes/{id}/network */
+	API_R_ENDPOINTS,	/* PUT /v1/sandboxes/{id}/endpoints */
 	API_R_AUDIT,		/* GET /v1/sandboxes/{id}/audit */
 	API_R_SECRETS,		/* GET /v1/secrets */
 	API_R_SECRET_PUT,	/* PUT /v1/secrets/{name} */
@@ -207,6 +208,13 @@ int	api_exec_parse(const char *body, size_t len, struct api_exec *out,
 void	api_exec_free(struct api_exec *);
 int	api_network_parse(const char *body, size_t len, struct api_network *out,
 	    struct api_error *err);
+/*
+ * PUT /v1/sandboxes/{id}/endpoints: {"endpoints": [...]}, the array as for
+ * a create (an empty one removes them: *eps and *text NULL). *text is the
+ * array as given (compact JSON), for GET and the record.
+ */
+int	api_endpoints_parse(const char *body, size_t len, struct endpoints **eps,
+	    char **text, struct api_error *err);
 
 /*
  * One query parameter of the audit route (`key` and its decoded `value`,
@@ -245,9 +253,10 @@ struct api_record {
 	unsigned	  rc_dns_flags;
 	int64_t		  rc_created_ms;
 	int64_t		  rc_expires_ms; /* 0: never */
-	char		 *rc_endpoints;	/* the create's `endpoints` array
-					   (compact JSON: templates, never
-					   values), or NULL: none */
+	char		 *rc_endpoints;	/* the `endpoints` array, as created
+					   or last set (compact JSON:
+					   templates, never values); NULL:
+					   created without; "[]": removed */
 };
 
 /* The record as JSON text (malloc'd, NUL-terminated); NULL: ENOMEM. */

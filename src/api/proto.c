@@ -98,6 +98,7 @@ static const struct api_route_def routes[API_NROUTES] = {
 	{ API_R_DESTROY,  "DELETE", "/v1/sandboxes/{id}",	false, false },
 	{ API_R_EXEC,     "POST",   "/v1/sandboxes/{id}/exec",	true, false },
 	{ API_R_NETWORK,  "PUT",    "/v1/sandboxes/{id}/network", true, false },
+	{ API_R_ENDPOINTS, "PUT",   "/v1/sandboxes/{id}/endpoints", true, false },
 	{ API_R_AUDIT,    "GET",    "/v1/sandboxes/{id}/audit",	false, false },
 	{ API_R_SECRETS,  "GET",    "/v1/secrets",		false, false },
 	{ API_R_SECRET_PUT, "PUT",  "/v1/secrets/{name}",	true, true },

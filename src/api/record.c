@@ -6,9 +6,10 @@
  *    "dnsFlags":0, "createdMs":..., "expiresMs":0,
  *    "endpoints":[..]}
  *
- * "endpoints" (the create's option as given: templates, never secret
- * values) is absent for a sandbox without them, and in records written
- * before it existed.
+ * "endpoints" (the create's option as given, or as last set live:
+ * templates, never secret values) is absent for a sandbox created without
+ * them, and in records written before it existed; [] when a live change
+ * removed them all (the sandbox still trusts the runner's CA).
  */
 #include "api.h"
 
@@ -150,7 +151,8 @@ api_record_parse(const char *text, size_t len, const char *origin,
 		    origin);
 		goto fail;
 	}
-	if (eps != NULL && json_array_size(eps) > 0 &&
+	/* [] is kept: its endpoints were removed live, it trusts the CA. */
+	if (eps != NULL &&
 	    (r->rc_endpoints = json_dumps(eps, JSON_COMPACT)) == NULL) {
 		err_set(err, ENOMEM, "%s: out of memory", origin);
 		goto fail;

@@ -472,6 +472,30 @@ fail:
 	return -1;
 }
 
+int
+api_endpoints_parse(const char *body, size_t len, struct endpoints **eps,
+    char **text, struct api_error *err)
+{
+	static const char *const known[] = { "endpoints", NULL };
+	json_t		*j, *v;
+	int		 rc = -1;
+
+	*eps = NULL;
+	*text = NULL;
+	if ((j = body_load(body, len, false, err)) == NULL)
+		return -1;
+	if (no_unknown(j, "", known, err) == -1)
+		goto out;
+	if ((v = json_object_get(j, "endpoints")) == NULL)
+		api_error_set(err, API_INVALID_ARGUMENT, "body: want "
+		    "{\"endpoints\": [...]} (an empty array removes them)");
+	else
+		rc = api_endpoints_member(v, eps, text, err);
+out:
+	json_decref(j);
+	return rc;
+}
+
 /* "2026-11-22T20:41:55Z", with optional fraction and a Z or +HH:MM. */
 static int
 rfc3339(const char *s, uint64_t *ns)

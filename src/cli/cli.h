@@ -102,6 +102,8 @@ int	cmd_inspect(int, char **);
 void	cmd_inspect_usage(FILE *);
 int	cmd_network(int, char **);
 void	cmd_network_usage(FILE *);
+int	cmd_endpoints(int, char **);
+void	cmd_endpoints_usage(FILE *);
 int	cmd_secret(int, char **);
 void	cmd_secret_usage(FILE *);
 

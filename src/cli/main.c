@@ -31,6 +31,8 @@ static const struct cli_cmd cmds[] = {
 	    cmd_inspect_usage },
 	{ "network", cmd_network, "change or show a sandbox's policy live",
 	    cmd_network_usage },
+	{ "endpoints", cmd_endpoints, "change or show a sandbox's endpoint "
+	    "rules live", cmd_endpoints_usage },
 	{ "secret", cmd_secret, "set, list and remove the runner's secrets",
 	    cmd_secret_usage },
 	{ "help", cmd_help, "show the help of a command", cmd_help_usage },

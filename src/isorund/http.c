@@ -658,6 +658,8 @@ dispatch(struct httpd *h, struct MHD_Connection *c, struct hreq *r)
 	struct api_create	 cr;
 	struct api_exec		 ex;
 	struct api_network	 net;
+	struct endpoints	*eps;
+	char			*text;
 	json_t			*out = NULL;
 	unsigned		 status = 200;
 	int			 rc = -1;
@@ -715,6 +717,14 @@ dispatch(struct httpd *h, struct MHD_Connection *c, struct hreq *r)
 		    &e)) == 0) {
 			rc = sbx_network(d, r->hr_id, &net, &out, &e);
 			api_network_free(&net);
+		}
+		break;
+	case API_R_ENDPOINTS:
+		if ((rc = api_endpoints_parse(r->hr_body, r->hr_len, &eps,
+		    &text, &e)) == 0) {
+			rc = sbx_endpoints(d, r->hr_id, eps, text, &out, &e);
+			endpoints_free(eps);
+			free(text);
 		}
 		break;
 	case API_R_SECRETS:

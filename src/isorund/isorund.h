@@ -89,6 +89,10 @@ int	sbx_exec(struct isorund *d, const char *id, const struct api_exec *req,
 int	sbx_network(struct isorund *d, const char *id,
 	    const struct api_network *req, json_t **out,
 	    struct api_error *err);
+/* Replaces the sandbox's endpoint rules (`eps` borrowed, NULL: none;
+ * `text` the array as given, NULL: none). */
+int	sbx_endpoints(struct isorund *d, const char *id, struct endpoints *eps,
+	    const char *text, json_t **out, struct api_error *err);
 int	sbx_profiles(struct isorund *d, json_t **out, struct api_error *err);
 
 /*

@@ -831,62 +831,67 @@ sbx_exec(struct isorund *d, const char *id, const struct api_exec *req,
 	return rc;
 }
 
-int
-sbx_network(struct isorund *d, const char *id, const struct api_network *req,
+/*
+ * A live change (policy, endpoints): lc_record makes the sandbox's record
+ * with the change (a shallow copy of ds_rec with some fields replaced),
+ * lc_apply applies it to the runner, lc_update (d_lock held) takes it into
+ * ds_rec.
+ */
+struct live_change {
+	const char	*lc_what;	/* for the log: "policy" */
+	void		(*lc_record)(struct api_record *, void *);
+	int		(*lc_apply)(struct isorund *, struct dsb *, void *,
+			    struct ir_err *);
+	void		(*lc_update)(struct dsb *, void *);
+	void		*lc_arg;
+};
+
+/*
+ * A live change of sandbox `id`: its new record is written aside, the
+ * change applied, then the record put in place, so that a restart at any
+ * point brings back one or the other. Code 0 from the runner is the
+ * request's fault (400); the old state stays.
+ */
+static int
+live_change(struct isorund *d, const char *id, const struct live_change *lc,
     json_t **out, struct api_error *err)
 {
 	struct api_record	 nr;
-	struct netsel		 ns;
 	struct dsb		*ds;
 	struct ir_err		 e;
 	char			 tmp[600], path[600];
 	int			 rc = -1;
 
-	if (netsel_make(d, req, &ns, err) == -1)
+	if ((ds = dsb_hold(d, id, err)) == NULL)
 		return -1;
-	if ((ds = dsb_hold(d, id, err)) == NULL) {
-		netsel_free(&ns);
-		return -1;
-	}
 	pthread_mutex_lock(&ds->ds_oplock);
 	if (ds->ds_dying) {
 		not_found(id, err);
 		goto out;
 	}
-	/* The record is ready before the change and in place after it. */
 	nr = ds->ds_rec;
-	nr.rc_profile = ns.ns_profile;
-	nr.rc_allow = ns.ns_allow;
-	nr.rc_nallow = ns.ns_nallow;
-	nr.rc_deny = ns.ns_deny;
-	nr.rc_ndeny = ns.ns_ndeny;
-	nr.rc_dns_flags = ns.ns_dns_flags;
+	lc->lc_record(&nr, lc->lc_arg);
 	if (rec_write(d, &nr, true, &e) == -1) {
 		api_error_set(err, API_INTERNAL, "%s", e.msg);
 		goto out;
 	}
 	rec_path(d, id, ".tmp", tmp, sizeof(tmp));
 	rec_path(d, id, "", path, sizeof(path));
-	if (runner_sandbox_set_policy(d->d_runner, ds->ds_rs, ns.ns_pol,
-	    ns.ns_dns_flags, &e) == -1) {
+	if (lc->lc_apply(d, ds, lc->lc_arg, &e) == -1) {
 		unlink(tmp);
-		/* Code 0: the policy would block one of its endpoint hosts. */
 		api_error_set(err, e.code == 0 ? API_INVALID_ARGUMENT :
 		    API_INTERNAL, "%s", e.msg);
 		goto out;
 	}
 	if (rename(tmp, path) == -1)
 		log_warnx("sandbox %s: rename %s: %s: a restart would bring "
-		    "back its previous policy", id, tmp, strerror(errno));
+		    "back its previous %s", id, tmp, strerror(errno),
+		    lc->lc_what);
 	pthread_mutex_lock(&d->d_lock);
-	snprintf(ds->ds_mode, sizeof(ds->ds_mode), "%s",
-	    pol_mode_name(policy_mode(ns.ns_pol)));
-	netsel_to_record(&ns, &ds->ds_rec);
+	lc->lc_update(ds, lc->lc_arg);
 	*out = dsb_json(ds);
 	pthread_mutex_unlock(&d->d_lock);
-	log_info("sandbox %s: new policy (%s %s)", id, ds->ds_rec.rc_profile ?
-	    "profile" : "rules", ds->ds_rec.rc_profile ?
-	    ds->ds_rec.rc_profile : ds->ds_mode);
+	log_info("sandbox %s: new %s", id, lc->lc_what);
 	rc = *out != NULL ? 0 : api_error_set(err, API_INTERNAL,
 	    "out of memory");
 out:
@@ -894,7 +899,105 @@ out:
 	pthread_mutex_lock(&d->d_lock);
 	dsb_unhold_locked(d, ds);
 	pthread_mutex_unlock(&d->d_lock);
+	return rc;
+}
+
+static void
+net_record(struct api_record *nr, void *arg)
+{
+	struct netsel	*ns = arg;
+
+	nr->rc_profile = ns->ns_profile;
+	nr->rc_allow = ns->ns_allow;
+	nr->rc_nallow = ns->ns_nallow;
+	nr->rc_deny = ns->ns_deny;
+	nr->rc_ndeny = ns->ns_ndeny;
+	nr->rc_dns_flags = ns->ns_dns_flags;
+}
+
+static int
+net_apply(struct isorund *d, struct dsb *ds, void *arg, struct ir_err *e)
+{
+	struct netsel	*ns = arg;
+
+	/* Code 0: the policy would block one of its endpoint hosts. */
+	return runner_sandbox_set_policy(d->d_runner, ds->ds_rs, ns->ns_pol,
+	    ns->ns_dns_flags, e);
+}
+
+static void
+net_update(struct dsb *ds, void *arg)
+{
+	struct netsel	*ns = arg;
+
+	snprintf(ds->ds_mode, sizeof(ds->ds_mode), "%s",
+	    pol_mode_name(policy_mode(ns->ns_pol)));
+	netsel_to_record(ns, &ds->ds_rec);
+}
+
+int
+sbx_network(struct isorund *d, const char *id, const struct api_network *req,
+    json_t **out, struct api_error *err)
+{
+	struct live_change	 lc = { "policy", net_record, net_apply,
+				    net_update, NULL };
+	struct netsel		 ns;
+	int			 rc;
+
+	if (netsel_make(d, req, &ns, err) == -1)
+		return -1;
+	lc.lc_arg = &ns;
+	rc = live_change(d, id, &lc, out, err);
 	netsel_free(&ns);
+	return rc;
+}
+
+/* PUT /v1/sandboxes/{id}/endpoints */
+struct epsel {
+	struct endpoints	*es_eps;	/* NULL: none */
+	char			*es_text;	/* the array as given; "[]" */
+};
+
+static void
+eps_record(struct api_record *nr, void *arg)
+{
+	nr->rc_endpoints = ((struct epsel *)arg)->es_text;
+}
+
+static int
+eps_apply(struct isorund *d, struct dsb *ds, void *arg, struct ir_err *e)
+{
+	return runner_sandbox_set_endpoints(d->d_runner, ds->ds_rs,
+	    ((struct epsel *)arg)->es_eps, e);
+}
+
+static void
+eps_update(struct dsb *ds, void *arg)
+{
+	struct epsel	*es = arg;
+
+	free(ds->ds_rec.rc_endpoints);
+	ds->ds_rec.rc_endpoints = es->es_text;
+	es->es_text = NULL;
+}
+
+int
+sbx_endpoints(struct isorund *d, const char *id, struct endpoints *eps,
+    const char *text, json_t **out, struct api_error *err)
+{
+	struct live_change	 lc = { "endpoints", eps_record, eps_apply,
+				    eps_update, NULL };
+	struct epsel		 es;
+	int			 rc;
+
+	/* An empty list is recorded as such: the sandbox still trusts the
+	   runner's CA, and a restart must know it (runner_sandbox_adopt). */
+	es.es_eps = eps;
+	if ((es.es_text = strdup(text != NULL ? text : "[]")) == NULL)
+		return api_error_set(err, API_INTERNAL, "out of memory");
+	lc.lc_arg = &es;
+	rc = live_change(d, id, &lc, out, err);
+	free(es.es_text);
 	return rc;
 }
 
@@ -1132,7 +1235,7 @@ adopt_one(struct isorund *d, const char *file)
 		goto drop;
 	}
 	ds->ds_rs = runner_sandbox_adopt(d->d_runner, rec.rc_id, rec.rc_slot,
-	    pol, eps, rec.rc_dns_flags, &e);
+	    pol, eps, rec.rc_endpoints != NULL, rec.rc_dns_flags, &e);
 	snprintf(ds->ds_mode, sizeof(ds->ds_mode), "%s",
 	    pol_mode_name(policy_mode(pol)));
 	policy_free(pol);

@@ -1125,6 +1125,12 @@ mitm_start(struct loop *lp, struct conn *c, const struct ep_host *h)
 }
 
 void
+mitm_rehost(struct mitm *m, const struct ep_host *h)
+{
+	m->m_host = h;
+}
+
+void
 mitm_event(struct loop *lp, struct conn *c, int side, uint32_t events)
 {
 	struct mitm	*m = c->c_mitm;

@@ -141,8 +141,11 @@ int	proxy_intercept_setup(struct proxy *p, struct tlsca *ca,
  * whose id appears in audit events, and its endpoint rules (NULL: none).
  * The proxy takes its own references (policy_hold, endpoints_hold). On a
  * replacement, connections open under the old policy that the new one
- * blocks are closed (with an audit event); the others go on (an
- * intercepted connection keeps the endpoint rules it started with).
+ * blocks are closed (with an audit event); the others go on. New endpoint
+ * rules apply to open connections too: an intercepted one judges its next
+ * request by its host's new entry, or is closed if the host has none now;
+ * a relayed one to a host that now has endpoint rules is closed (rule
+ * "endpoint"), since its requests would pass unchecked.
  *
  * A connection whose name has endpoint rules is intercepted when it is TLS
  * with that name as SNI to the entry's port; any other connection to such

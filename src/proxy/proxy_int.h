@@ -245,6 +245,9 @@ void	mitm_start(struct loop *, struct conn *, const struct ep_host *h);
 void	mitm_event(struct loop *, struct conn *, int side, uint32_t events);
 void	mitm_timeout(struct loop *, struct conn *);
 void	mitm_free(struct mitm *);
+/* The sandbox's endpoint rules changed: the next request is judged by
+ * `h`, the host's entry in the new c_eps. */
+void	mitm_rehost(struct mitm *, const struct ep_host *h);
 uint64_t mitm_requests(const struct mitm *);
 void	mitm_loop_fini(struct loop *);	/* its session cache */
 

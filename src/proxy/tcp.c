@@ -1137,6 +1137,57 @@ tcp_accept_resume(struct loop *lp)
 	tcp_accept(lp);
 }
 
+/*
+ * The sandbox's endpoint rules changed (a live change): `c` takes the new
+ * ones. An intercepted connection goes on under its host's new entry (the
+ * next request is judged by it), or is closed if the host has none now; a
+ * relayed one to a host that now has endpoint rules is closed, since its
+ * requests would pass unchecked. Returns -1 if `c` was freed.
+ */
+static int
+conn_new_eps(struct loop *lp, struct conn *c)
+{
+	struct endpoints	*eps, *old = c->c_eps;
+	const struct ep_host	*h = NULL;
+	char			 reason[REASON_MAX];
+	int			 r;
+
+	eps = px_sandbox_eps(lp->lp_px, c->c_slot);
+	if (eps != NULL && endpoints_count(eps) == 0) {
+		endpoints_free(eps);
+		eps = NULL;
+	}
+	if (eps == old) {
+		endpoints_free(eps);
+		return 0;
+	}
+	c->c_eps = eps;
+	if (c->c_state == CS_MITM) {
+		if (eps != NULL)
+			h = endpoints_lookup(eps, c->c_name, c->c_namelen,
+			    ntohs(c->c_dst.sin6_port));
+		if (h == NULL) {
+			endpoints_free(old);
+			conn_free(lp, c, 1, "its endpoint rules were removed");
+			return -1;
+		}
+		mitm_rehost(c->c_mitm, h);
+	} else if ((c->c_state == CS_RELAY || c->c_state == CS_CONNECT) &&
+	    eps != NULL && (r = conn_endpoint(lp, c, &h, reason,
+	    sizeof(reason))) != 0) {
+		if (r == 1)
+			snprintf(reason, sizeof(reason), "%s has endpoint "
+			    "rules now; a new connection is checked by them",
+			    c->c_name);
+		conn_audit(c, AUDIT_CONNECT, 0, "endpoint", reason);
+		endpoints_free(old);
+		conn_free(lp, c, 1, "blocked by an endpoint rules change");
+		return -1;
+	}
+	endpoints_free(old);
+	return 0;
+}
+
 void
 tcp_sandbox_changed(struct loop *lp)
 {
@@ -1162,12 +1213,16 @@ tcp_sandbox_changed(struct loop *lp)
 		c->c_pol = pol;
 		c->c_gen = gen;
 		if (c->c_state != CS_RELAY && c->c_state != CS_CONNECT &&
-		    c->c_state != CS_MITM)
+		    c->c_state != CS_MITM) {
+			(void)conn_new_eps(lp, c);
 			continue;
-		if (conn_eval(lp, c, pol, 1, &rule, reason, sizeof(reason)))
+		}
+		if (!conn_eval(lp, c, pol, 1, &rule, reason, sizeof(reason))) {
+			conn_audit(c, AUDIT_CONNECT, 0, rule, reason);
+			conn_free(lp, c, 1, "blocked by a policy change");
 			continue;
-		conn_audit(c, AUDIT_CONNECT, 0, rule, reason);
-		conn_free(lp, c, 1, "blocked by a policy change");
+		}
+		(void)conn_new_eps(lp, c);
 	}
 }
 

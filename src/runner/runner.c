@@ -22,8 +22,21 @@ struct runner_sandbox {
 	struct gw_sandbox_info	 rs_info;
 	struct sandbox		*rs_box;
 	struct endpoints	*rs_eps;	/* NULL: none */
+	struct policy		*rs_pol;	/* in force */
+	bool			 rs_ca;		/* created with endpoints: it
+						   trusts the runner's CA */
 	char			 rs_id[SB_ID_MAX + 1];
 };
+
+/* Frees what `s` holds (not its network or processes) and `s`. */
+static void
+rs_free(struct runner_sandbox *s)
+{
+	sandbox_free(s->rs_box);
+	endpoints_free(s->rs_eps);
+	policy_free(s->rs_pol);
+	free(s);
+}
 
 struct runner {
 	pthread_mutex_t		 r_lock;
@@ -369,6 +382,8 @@ runner_sandbox_create(struct runner *r, const struct runner_sandbox_spec *sp,
 	if (eps_check(r, eps, sp->rs_policy, err) == -1)
 		goto fail;
 	s->rs_eps = endpoints_hold(eps);
+	s->rs_ca = eps != NULL;
+	s->rs_pol = policy_hold(sp->rs_policy);
 	if ((s->rs_net = gateway_sandbox_add(r->r_gw, err)) == NULL)
 		goto fail;
 	gateway_sandbox_info(s->rs_net, &s->rs_info);
@@ -432,8 +447,7 @@ fail_net:
 	gateway_sandbox_remove(r->r_gw, s->rs_net, &e2);
 fail:
 	pthread_mutex_unlock(&r->r_lock);
-	endpoints_free(s->rs_eps);
-	free(s);
+	rs_free(s);
 	return NULL;
 }
 
@@ -456,6 +470,35 @@ runner_sandbox_set_policy(struct runner *r, struct runner_sandbox *s,
 	if (rc == 0)
 		rc = proxy_sandbox_set(r->r_px, s->rs_info.si_slot, s->rs_id,
 		    pol, s->rs_eps, err);
+	if (rc == 0) {
+		policy_free(s->rs_pol);
+		s->rs_pol = policy_hold(pol);
+	}
+	pthread_mutex_unlock(&r->r_lock);
+	return rc;
+}
+
+int
+runner_sandbox_set_endpoints(struct runner *r, struct runner_sandbox *s,
+    struct endpoints *eps, struct ir_err *err)
+{
+	struct endpoints	*old;
+	int			 rc = -1;
+
+	eps = eps_or_null(eps);
+	pthread_mutex_lock(&r->r_lock);
+	if (eps != NULL && !s->rs_ca)
+		err_set(err, 0, "sandbox %s was created without endpoints, so "
+		    "it does not trust the runner's CA: create it with "
+		    "endpoints (an empty list is not enough)", s->rs_id);
+	else if (eps_check(r, eps, s->rs_pol, err) == 0 &&
+	    proxy_sandbox_set(r->r_px, s->rs_info.si_slot, s->rs_id,
+	    s->rs_pol, eps, err) == 0) {
+		old = s->rs_eps;
+		s->rs_eps = endpoints_hold(eps);
+		endpoints_free(old);
+		rc = 0;
+	}
 	pthread_mutex_unlock(&r->r_lock);
 	return rc;
 }
@@ -476,10 +519,8 @@ sandbox_teardown(struct runner *r, struct runner_sandbox *s,
 		*err = e2;
 		rc = -1;
 	}
-	sandbox_free(s->rs_box);
 	LIST_REMOVE(s, rs_link);
-	endpoints_free(s->rs_eps);
-	free(s);
+	rs_free(s);
 	return rc;
 }
 
@@ -554,9 +595,7 @@ runner_detach(struct runner *r)
 	pthread_mutex_lock(&r->r_lock);
 	while ((s = LIST_FIRST(&r->r_sandboxes)) != NULL) {
 		LIST_REMOVE(s, rs_link);
-		sandbox_free(s->rs_box);
-		endpoints_free(s->rs_eps);
-		free(s);
+		rs_free(s);
 	}
 	pthread_mutex_unlock(&r->r_lock);
 	intercept_close(r);
@@ -596,8 +635,8 @@ slot_netns(struct runner *r, unsigned slot, char *buf, size_t len)
 
 struct runner_sandbox *
 runner_sandbox_adopt(struct runner *r, const char *id, unsigned slot,
-    struct policy *pol, struct endpoints *eps, unsigned dns_flags,
-    struct ir_err *err)
+    struct policy *pol, struct endpoints *eps, bool trusts_ca,
+    unsigned dns_flags, struct ir_err *err)
 {
 	struct runner_sandbox	*s;
 	struct sandbox_info	 si;
@@ -633,6 +672,7 @@ runner_sandbox_adopt(struct runner *r, const char *id, unsigned slot,
 	}
 	/* Its secrets may have gone since: requests then get a 502. */
 	eps = eps_or_null(eps);
+	s->rs_ca = trusts_ca || eps != NULL;
 	if (eps != NULL && r->r_ca == NULL) {
 		err_set(err, 0, "sandbox %s: it has endpoints but this runner "
 		    "has no state directory (no CA)", id);
@@ -641,6 +681,7 @@ runner_sandbox_adopt(struct runner *r, const char *id, unsigned slot,
 	if (eps != NULL && endpoints_check_policy(eps, pol, err) == -1)
 		goto fail;
 	s->rs_eps = endpoints_hold(eps);
+	s->rs_pol = policy_hold(pol);
 	/* The policy holds before the gateway lets its packets through. */
 	if (dnsview_sandbox_set(r->r_dns, slot, s->rs_id, pol, dns_flags,
 	    err) == -1 ||
@@ -658,9 +699,7 @@ fail_wire:
 	dnsview_sandbox_clear(r->r_dns, slot);
 fail:
 	pthread_mutex_unlock(&r->r_lock);
-	sandbox_free(s->rs_box);
-	endpoints_free(s->rs_eps);
-	free(s);
+	rs_free(s);
 	return NULL;
 }
 
@@ -744,9 +783,7 @@ runner_sandbox_free(struct runner_sandbox *s)
 {
 	if (s == NULL)
 		return;
-	sandbox_free(s->rs_box);
-	endpoints_free(s->rs_eps);
-	free(s);
+	rs_free(s);
 }
 
 void

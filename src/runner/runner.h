@@ -114,6 +114,18 @@ int	runner_sandbox_set_policy(struct runner *r, struct runner_sandbox *s,
 	    struct policy *pol, unsigned dns_flags, struct ir_err *err);
 
 /*
+ * Replaces the sandbox's endpoint rules (a live change; NULL or empty:
+ * none; borrowed, the runner holds its own reference). Refused (code 0,
+ * the old rules stay) for a sandbox created without endpoints, which does
+ * not trust the runner's CA, and for the reasons of a create: a host the
+ * policy in force blocks, a secret not set. Open connections follow at
+ * once (proxy_sandbox_set).
+ */
+int	runner_sandbox_set_endpoints(struct runner *r,
+	    struct runner_sandbox *s, struct endpoints *eps,
+	    struct ir_err *err);
+
+/*
  * Removes the sandbox's network (so its processes lose it first), then
  * its processes and files, and frees `s`. Returns -1 if some step failed;
  * every other step is still done.
@@ -161,15 +173,17 @@ struct runner	*runner_resume(const struct runner_config *c,
  * Takes back sandbox `id` (sandbox_open() in rc_paths) on gateway slot
  * `slot`, as runner_sandbox_net() reported it when it was created: its
  * init must be alive and its network namespace must be that slot's. `eps`
- * (borrowed, NULL: none) are its endpoints as created; their secrets are
- * not checked again (a request needing a missing one gets a 502). The
+ * (borrowed, NULL: none) are its endpoints as last set; their secrets are
+ * not checked again (a request needing a missing one gets a 502).
+ * `trusts_ca`: it was created with endpoints (its bundle holds the
+ * runner's CA), even if a live change left it none. The
  * policy is in force (proxy and DNS) before its packets pass the gateway
  * again. On failure nothing is changed: the caller decides whether to
  * destroy it (runner_purge_unadopted()).
  */
 struct runner_sandbox *runner_sandbox_adopt(struct runner *r, const char *id,
 	    unsigned slot, struct policy *pol, struct endpoints *eps,
-	    unsigned dns_flags, struct ir_err *err);
+	    bool trusts_ca, unsigned dns_flags, struct ir_err *err);
 
 /*
  * Destroys every sandbox in rc_paths' run directory that sits in one of

@@ -380,6 +380,18 @@ api GET /v1/secrets
 check "GET /v1/secrets: names only" \
     '[ "$ST" = 200 ] && [ "$(jv secrets)" = "[{\"name\": \"contract-k\"}]" ]' \
     "$ST $(cat "$BODYF")"
+# Endpoints changed live (PUT /v1/sandboxes/{id}/endpoints).
+api POST /v1/sandboxes '{"id":"cep","network":{"allow":["api.example.com"]},"endpoints":[{"host":"api.example.com","credentials":["X-K: ${secret:contract-k}"]}]}'
+check "create with endpoints: 201" '[ "$ST" = 201 ]' "$ST $(cat "$BODYF")"
+api PUT /v1/sandboxes/cep/endpoints '{"endpoints":[{"host":"api.example.com","rules":[{"method":"GET","path":"/v1/*","action":"allow"}],"default":"deny"}]}'
+check "PUT .../endpoints: 200, the sandbox with them" \
+    '[ "$ST" = 200 ] && [ "$(jv endpoints.0.rules.0.path)" = "/v1/*" ]' "$ST $(cat "$BODYF")"
+api PUT /v1/sandboxes/cep/endpoints '{"endpoints":{}}'
+errcheck "PUT .../endpoints not an array: 400" 400 invalid_argument "endpoints: want an array"
+api PUT /v1/sandboxes/cep/endpoints '{"endpoints":[]}'
+check "PUT .../endpoints []: 200, none" '[ "$ST" = 200 ] && [ "$(jv endpoints)" = "[]" ]' \
+    "$ST $(cat "$BODYF")"
+api DELETE /v1/sandboxes/cep
 api PUT /v1/secrets/contract-k '"x"'
 errcheck "PUT a secret as JSON: 415" 415 unsupported_media_type \
     "want application/octet-stream"

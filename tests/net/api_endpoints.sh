@@ -187,14 +187,57 @@ api PUT /v1/sandboxes/e1/network '{"network":{"deny":["0.0.0.0/0"],"allow":["api
 check "a policy keeping it: 200" '[ "$ST" = 200 ] && [ "$(jv endpoints.0.host)" = api.example.com ]' \
     "$ST $(cat "$BODYF")"
 
+# A live change of endpoints (PUT .../endpoints): every error leaves the
+# rules and the record as they were.
+cp "$T/run/isorund/sandboxes/e1.json" "$T/e1.rec"
+EP2='{"endpoints":[{"host":"api.example.com","rules":[{"method":"GET","path":"/v1/models","action":"allow"}],"default":"deny","credentials":["X-Org: ${secret:org}"]}]}'
+api PUT /v1/sandboxes/p1/endpoints "$EP2"
+errcheck "endpoints for a sandbox created without them: 400 saying why" 400 invalid_argument \
+    "sandbox p1 was created without endpoints, so it does not trust the runner's CA"
+api PUT /v1/sandboxes/e1/endpoints '{"endpoints":[{"host":"evil.test"}]}'
+errcheck "endpoints for a host the policy blocks: 400" 400 invalid_argument \
+    "endpoints[0].host 'evil.test' port 443: the network policy blocks it"
+api PUT /v1/sandboxes/e1/endpoints '{"endpoints":[{"host":"api.example.com","credentials":["X: ${secret:nope}"]}]}'
+errcheck "endpoints naming a secret not set: 400" 400 invalid_argument "secret 'nope' is not set"
+api PUT /v1/sandboxes/e1/endpoints '{"endpoints":[{"host":"api.example.com","rules":[{"method":"GET","path":"v1"}]}]}'
+errcheck "an invalid rule: 400 naming it" 400 invalid_argument "endpoints[0].rules[0]"
+api PUT /v1/sandboxes/e1/endpoints '{"rules":[]}'
+errcheck "a body without endpoints: 400" 400 invalid_argument "unknown"
+api PUT /v1/sandboxes/nosuch/endpoints "$EP2"
+errcheck "an unknown sandbox: 404" 404 not_found "nosuch"
+api GET /v1/sandboxes/e1
+check "... the rules in force and the record are the old ones" \
+    '[ "$(jv endpoints.0.rules.1.path)" = "/v1/admin/*" ] && cmp -s "$T/e1.rec" "$T/run/isorund/sandboxes/e1.json"' \
+    "$(jv endpoints)"
+api PUT /v1/sandboxes/e1/endpoints "$EP2"
+check "new endpoints: 200, the sandbox with them" \
+    '[ "$ST" = 200 ] && [ "$(jv endpoints.0.rules.0.path)" = /v1/models ] && [ "$(jv endpoints.0.credentials.0)" = "X-Org: \${secret:org}" ]' \
+    "$ST $(cat "$BODYF")"
+check "... recorded" 'grep -q "/v1/models" "$T/run/isorund/sandboxes/e1.json"' \
+    "$(cat "$T/run/isorund/sandboxes/e1.json")"
+$ISORUN endpoints show --json e1 >"$T/o" 2>&1
+check "isorun endpoints show: the rules in force" \
+    '[ "$(jv endpoints.0.rules.0.path "$T/o")" = /v1/models ]' "$(cat "$T/o")"
+
 # A crash and a restart: e1 is adopted with its endpoints.
 d_stop KILL
 d_start || { nok start "isorund did not start after a crash"; exit 1; }
 check "restart: e1 adopted with its endpoints" \
     'grep -q "adopted sandbox e1 (.*endpoints)" "$T/daemon.log"' "$(grep adopt "$T/daemon.log")"
 api GET /v1/sandboxes/e1
-check "... GET shows them" '[ "$(jv endpoints.0.credentials.1)" = "X-Org: \${secret:org}" ]' \
-    "$(cat "$BODYF")"
+check "... GET shows them, as last set" '[ "$(jv endpoints.0.credentials.0)" = "X-Org: \${secret:org}" ] &&
+    [ "$(jv endpoints.0.rules.0.path)" = /v1/models ]' "$(cat "$BODYF")"
+printf '[]' >"$T/none-eps.json"
+$ISORUN endpoints set e1 "$T/none-eps.json" >"$T/o" 2>&1
+rc=$?
+check "isorun endpoints set e1 []: none left" '[ $rc = 0 ] && grep -q "e1: 0 endpoint host" "$T/o"' \
+    "exit $rc: $(cat "$T/o")"
+d_stop KILL
+d_start || { nok start "isorund did not start after a second crash"; exit 1; }
+$ISORUN endpoints set e1 "$T/ep.json" >"$T/o" 2>&1
+rc=$?
+check "... after a restart it still trusts the CA: endpoints can be set again" \
+    '[ $rc = 0 ] && grep -q "e1: 1 endpoint host" "$T/o"' "exit $rc: $(cat "$T/o")"
 api PUT /v1/sandboxes/e1/network '{"network":{"deny":["0.0.0.0/0"],"allow":["allowed.test"]}}'
 errcheck "... and still refuses a policy blocking its host" 400 invalid_argument \
     "the network policy blocks it"

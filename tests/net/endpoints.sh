@@ -169,5 +169,85 @@ check "audit: intercepted connections' close events" \
 check "audit: the secret is nowhere in it, nor in the daemon's log" \
     '! grep -q "$SECRET" "$T/a" "$T/daemon.log" && ! grep -aq "$SECRET" "$T/audit.db"*' "found"
 
+# 7. Live changes of the rules (isorun endpoints set), on a connection held
+#    open across the change: ka.py sends GET /v1/models, says so in
+#    /tmp/ka.1, waits for /tmp/ka.go, then sends it again on the same
+#    connection. It prints each answer's status (or the error) and who
+#    issued the certificate it saw.
+cat >"$T/ka.py" <<'EOF'
+import http.client, os, ssl, time
+c = http.client.HTTPSConnection("api.openai.com", timeout=10,
+                                context=ssl.create_default_context())
+out = []
+for i in range(2):
+    try:
+        c.request("GET", "/v1/models")
+        r = c.getresponse()
+        r.read()
+        out.append(str(r.status))
+    except Exception as e:
+        out.append("error:" + e.__class__.__name__)
+    if i == 0:
+        iss = dict(x[0] for x in c.sock.getpeercert()["issuer"])
+        out.append("ca" if "runner CA" in iss.get("commonName", "") else "e2e")
+        open("/tmp/ka.1", "w").write("1")
+        for _ in range(150):
+            if os.path.exists("/tmp/ka.go"):
+                break
+            time.sleep(0.1)
+print(" ".join(out))
+EOF
+# live RULESFILE: runs ka.py in ep1, sets RULESFILE between its requests;
+# its output in $T/ka, the set's in $T/kaset.
+live() {
+	$ISORUN exec ep1 -- rm -f /tmp/ka.1 /tmp/ka.go >/dev/null 2>&1
+	$ISORUN exec ep1 -- sh -c "python3 - <<'PYEOF'
+$(cat "$T/ka.py")
+PYEOF" >"$T/ka" 2>&1 &
+	_p=$!
+	_n=0
+	until $ISORUN exec ep1 -- test -e /tmp/ka.1 >/dev/null 2>&1 || [ $_n -ge 75 ]; do
+		sleep 0.2
+		_n=$((_n + 1))
+	done
+	$ISORUN endpoints set ep1 "$1" >"$T/kaset" 2>&1
+	$ISORUN exec ep1 -- touch /tmp/ka.go >/dev/null 2>&1
+	wait $_p
+}
+cat >"$T/ep-deny.json" <<'EOF'
+[ { "host": "api.openai.com",
+    "rules": [ { "method": "GET", "path": "/v1/models", "action": "deny" },
+               { "method": "POST", "path": "/v1/chat/completions", "action": "allow" } ],
+    "credentials": [ "Authorization: Bearer ${secret:openai}" ] } ]
+EOF
+universe_logs_reset "$U"
+live "$T/ep-deny.json"
+sleep 0.3
+check "live change: the next request on an open connection follows the new rules (200, then 403)" \
+    '[ "$(cat "$T/ka")" = "200 ca 403" ] && grep -q "^ep1: 1 endpoint host" "$T/kaset"' \
+    "got '$(cat "$T/ka")', set: $(cat "$T/kaset")"
+check "... the denied one never reached the server" \
+    '[ "$(grep -c "\"target\":\"/v1/models\"" "$WLOG")" = 1 ]' "$(grep -c /v1/models "$WLOG") arrived"
+printf '[]' >"$T/ep-none.json"
+$ISORUN endpoints set ep1 "$T/ep-none.json" >"$T/kanone" 2>&1
+universe_logs_reset "$U"
+live "$T/ep.json"
+check "rules removed: end to end again; set again: that open connection is closed" \
+    'case "$(cat "$T/ka")" in "200 e2e error:"*) true;; *) false;; esac' "got '$(cat "$T/ka")', set []: $(cat "$T/kanone")"
+universe_wait_log "$U" '"target":"/v1/models"' 3
+check "... the end-to-end request carried no credential" \
+    '[ "$(grep -c "\"target\":\"/v1/models\"" "$WLOG")" = 1 ] && ! grep "\"target\":\"/v1/models\"" "$WLOG" | grep -q Authorization' \
+    "$(grep /v1/models "$WLOG")"
+universe_logs_reset "$U"
+x ep1 'curl -sS -m 10 https://api.openai.com/v1/models'
+universe_wait_log "$U" '"target":"/v1/models"' 3
+check "... a new connection is intercepted again, the credential injected" \
+    '[ $XRC = 0 ] && grep "\"target\":\"/v1/models\"" "$WLOG" | grep -q "Bearer $SECRET"' \
+    "rc=$XRC $(grep /v1/models "$WLOG")"
+$ISORUN endpoints set plain "$T/ep.json" >"$T/o" 2>&1
+rc=$?
+check "endpoints set on a sandbox created without them: exit 2, saying why" \
+    '[ $rc = 2 ] && grep -q "created without endpoints" "$T/o"' "exit $rc: $(cat "$T/o")"
+
 $ISORUN destroy ep1 plain >/dev/null 2>&1
 exit 0

@@ -42,7 +42,8 @@ function auditParams(q: AuditQuery): Record<string, string | undefined> {
 
 /**
  * A sandbox of isorund. Its fields are the record as last seen (create,
- * get, list, setNetwork, refresh); the methods act on the live sandbox.
+ * get, list, setNetwork, setEndpoints, refresh); the methods act on the
+ * live sandbox.
  */
 export class Sandbox implements SandboxInfo {
   readonly id: string;
@@ -101,6 +102,18 @@ export class Sandbox implements SandboxInfo {
   async setNetwork(opts: SetNetworkOptions): Promise<this> {
     this.update(await this.#t.request<SandboxInfo>('PUT',
         sandboxPath(this.id, '/network'), opts));
+    return this;
+  }
+
+  /**
+   * Replaces the sandbox's endpoint rules while it runs (`[]` removes
+   * them): the next request on every connection is judged by them. Only a
+   * sandbox created with endpoints trusts the runner's CA, so only such a
+   * sandbox can be given new ones.
+   */
+  async setEndpoints(endpoints: EndpointHost[]): Promise<this> {
+    this.update(await this.#t.request<SandboxInfo>('PUT',
+        sandboxPath(this.id, '/endpoints'), { endpoints }));
     return this;
   }
 

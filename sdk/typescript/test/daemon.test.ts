@@ -182,6 +182,10 @@ test('setNetwork: a live change, the record follows', async () => {
   assert.match((await sb.exec('getent ahostsv4 allowed.test')).stdout,
       /^192\.0\.2\.11 /);
   await rejects(sb.setNetwork({} as never), 'invalid_argument', 400, /network/);
+  // Created without endpoints: it does not trust the runner's CA.
+  await rejects(sb.setEndpoints([{ host: 'allowed.test' }]), 'invalid_argument',
+      400, /created without endpoints/);
+  assert.deepEqual((await sb.refresh()).endpoints, []);
 });
 
 test('audit: a blocked connection is in the trail, also after destroy', async () => {

@@ -337,6 +337,24 @@ test('setNetwork and refresh: PUT the request, the record updated', async () => 
   assert.equal(seen[2].method, 'GET');
 });
 
+test('setEndpoints: PUT the list, the record updated', async () => {
+  reply = (_q, res) => json(res, 201, INFO);
+  const sb = await client().create();
+  seen.length = 0;
+  const eps = [{ host: 'api.example.com', rules: [{ method: 'GET', path: '/v1/*',
+    action: 'allow' as const }], credentials: ['Authorization: Bearer ${secret:k}'] }];
+  reply = (_q, res) => json(res, 200, { ...INFO, endpoints: eps });
+  assert.equal(await sb.setEndpoints(eps), sb);
+  assert.equal(seen[0].method, 'PUT');
+  assert.equal(seen[0].url, `/v1/sandboxes/${INFO.id}/endpoints`);
+  assert.deepEqual(JSON.parse(seen[0].body), { endpoints: eps });
+  assert.deepEqual(sb.endpoints, eps);
+  reply = (_q, res) => json(res, 200, { ...INFO, endpoints: [] });
+  await sb.setEndpoints([]);
+  assert.deepEqual(JSON.parse(seen[1].body), { endpoints: [] });
+  assert.deepEqual(sb.endpoints, []);
+});
+
 test('audit: the query parameters', async () => {
   seen.length = 0;
   const ev = { time_ns: 1, sandbox: 'x', event: 'connect', proto: 'tcp',
