@@ -61,6 +61,13 @@ static const struct ck keys[] = {
 	{ { "dns_servers", "ADDRS", "upstream resolvers, comma-separated "
 	    "(\"\": the host's /etc/resolv.conf)" }, CK_STR,
 	    F(cf_dns_servers), 0, 0 },
+	{ { "sandbox_pids_max", "N", "processes and threads a sandbox may "
+	    "have at once (a fork bomb stays inside; 0: no limit)" }, CK_UINT,
+	    F(cf_sandbox_pids_max), 0, 4194304 },
+	{ { "sandbox_memory_mb", "MIB", "memory a sandbox may use, its "
+	    "writable layer included; over it the kernel kills inside the "
+	    "sandbox (0: no limit)" }, CK_UINT, F(cf_sandbox_memory_mb), 0,
+	    1u << 24 },
 	{ { "dns_cache_bytes", "N", "bytes of upstream DNS answers kept per "
 	    "sandbox, answered again within their TTL (0: none kept)" },
 	    CK_UINT, F(cf_dns_cache_bytes), 0, 64u << 20 },
@@ -147,6 +154,8 @@ api_conf_default(struct api_conf *c)
 		{ "conn_rate", "5000" },
 		{ "conn_burst", "5000" },
 		{ "dns_cache_bytes", "131072" },
+		{ "sandbox_pids_max", "4096" },
+		{ "sandbox_memory_mb", "0" },
 		{ "dns_servers", "" },
 		{ "guard", "" },
 		{ "state_dir", "/var/lib/isorun" },

@@ -45,6 +45,7 @@ struct runner {
 	struct dnsview		*r_dns;
 	struct proxy		*r_px;
 	struct sandbox_paths	 r_paths;
+	struct sandbox_limits	 r_limits;
 	char			*r_bundle;	/* NULL: the image's own */
 	struct secrets		*r_secrets;	/* NULL: no state dir */
 	struct tlsca		*r_ca;
@@ -182,6 +183,7 @@ runner_config_default(struct runner_config *c)
 	gateway_config_default(&c->rc_gw);
 	proxy_config_default(&c->rc_px);
 	dnsview_config_default(&c->rc_dns);
+	c->rc_limits.sl_pids_max = SB_PIDS_MAX;
 }
 
 /* The proxy asks the DNS view (proxy.h's hooks). */
@@ -250,6 +252,7 @@ runner_open(const struct runner_config *c, int adopt, struct ir_err *err)
 	pthread_mutex_init(&r->r_lock, NULL);
 	LIST_INIT(&r->r_sandboxes);
 	r->r_paths = c->rc_paths;
+	r->r_limits = c->rc_limits;
 	nofile_raise();
 	if (c->rc_ca_file != NULL && bundle_make(r, c->rc_ca_file, err) == -1)
 		goto fail;
@@ -408,6 +411,7 @@ runner_sandbox_create(struct runner *r, const struct runner_sandbox_spec *sp,
 	resolv_conf(&s->rs_info, resolv, sizeof(resolv));
 	sandbox_config_default(&sc);
 	sc.sc_paths = &r->r_paths;
+	sc.sc_limits = r->r_limits;
 	sc.sc_id = s->rs_id;
 	sc.sc_image = sp->rs_image;
 	sc.sc_netns = netns;

@@ -37,6 +37,8 @@ struct runner_config {
 	const char		*rc_ca_file;	/* PEM certificates every
 						   sandbox trusts besides the
 						   host's (NULL: none) */
+	struct sandbox_limits	 rc_limits;	/* every sandbox's; pids
+						   SB_PIDS_MAX, memory none */
 };
 
 /* Where a sandbox's CA bundle is, and the variables that name it. */

@@ -1,25 +1,30 @@
 /*
- * cgroup.c - one CPU cgroup per sandbox, so that a sandbox's processes
+ * cgroup.c - the cgroups of a sandbox: cpu, so that a sandbox's processes
  * together get one sandbox's share of the CPU, however many they are (a
- * flood from one sandbox must not slow another's traffic, issue 7).
+ * flood from one sandbox must not slow another's traffic, issue 7); pids
+ * and memory, so that a fork bomb or a runaway allocation stays inside
+ * its sandbox (sandbox_limits).
  *
- * Layout (docs/sandbox.md, "CPU"): under the hierarchy that has the cpu
- * controller, <root>/isorun/<leaf>, where <leaf> is the name of the
- * sandbox's network namespace ("isorun-sb3", unique per runner and slot)
- * or its id when it has none. Every leaf gets the same weight (cgroup v1
- * cpu.shares 1024, v2 cpu.weight 100); "isorun" holds no process.
+ * Layout (docs/sandbox.md, "CPU, processes, memory"): <root>/isorun/<leaf>
+ * in each hierarchy, where <leaf> is the name of the sandbox's network
+ * namespace ("isorun-sb3", unique per runner and slot) or its id when it
+ * has none. cgroup v2 has one hierarchy, so one leaf with every file; v1
+ * one per controller (/sys/fs/cgroup/cpu, /pids, /memory). Every leaf gets
+ * the same cpu weight (v1 cpu.shares 1024, v2 cpu.weight 100), pids.max
+ * and the memory limit (v1 memory.limit_in_bytes, v2 memory.max) when the
+ * limits ask for them; "isorun" holds no process.
  *
- * The hierarchy is found once per process: $ISORUN_CGROUP_ROOT if set,
- * else cgroup v2 at /sys/fs/cgroup when its cpu controller is there, else
- * v1's /sys/fs/cgroup/cpu. When none can be used (missing, read-only, no
- * cpu controller), sandboxes run without their own cgroup and one line on
- * stderr says so: fairness is lost, isolation is not (it never depended on
- * cgroups).
+ * The hierarchies are found once per process: $ISORUN_CGROUP_ROOT if set
+ * (v1: the cpu hierarchy only), else cgroup v2 at /sys/fs/cgroup when its
+ * cpu controller is there, else v1's. A controller that cannot be used
+ * (missing, read-only) is left out with one line on stderr: fairness or a
+ * limit is lost, network isolation is not (it never depended on cgroups).
  *
- * The child that becomes bwrap moves itself in (writes "0" to the leaf's
+ * The child that becomes bwrap moves itself in (writes "0" to each leaf's
  * cgroup.procs) before anything else, so every process of the sandbox
- * starts inside. The path is kept in the state file; destroy removes the
- * leaf once the processes are gone.
+ * starts inside. The leaves are kept in the state file (one string, ':'
+ * between them, the cpu one first); destroy removes them once the
+ * processes are gone.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,16 +40,21 @@
 #include "sb_int.h"
 
 #define CG_BASE		"isorun"
-#define CG_V1_CPU	"/sys/fs/cgroup/cpu"
+#define CG_V1		"/sys/fs/cgroup"
 #define CG_V2		"/sys/fs/cgroup"
 #define CG_RMDIR_MS	1000
 
-enum cg_kind { CG_NONE, CG_V1, CG_V2_KIND };
+enum cg_kind { CG_NONE, CG_V1_KIND, CG_V2_KIND };
+enum { CGC_CPU, CGC_PIDS, CGC_MEM, CGC_N };
+static const char *const cgc_name[CGC_N] = { "cpu", "pids", "memory" };
 
 static pthread_once_t	 cg_once = PTHREAD_ONCE_INIT;
 static enum cg_kind	 cg_kind;
-static char		 cg_base[PATH_MAX];	/* <root>/isorun */
-static char		 cg_why[PATH_MAX + 128];	/* CG_NONE: why */
+/* Per controller: <root>/isorun where its leaves go ("": not usable);
+ * on v2 the same directory for all. */
+static char		 cg_base[CGC_N][PATH_MAX];
+static char		 cg_why[CGC_N][PATH_MAX + 128];	/* "": usable */
+static int		 cg_warned[CGC_N];
 
 static int
 cg_write(const char *dir, const char *file, const char *val)
@@ -96,117 +106,251 @@ cg_exists(const char *dir, const char *file)
 }
 
 static void
-cg_none(const char *root, const char *what)
+cg_none(int c, const char *where, const char *what)
 {
-	cg_kind = CG_NONE;
-	snprintf(cg_why, sizeof(cg_why), "%s: %s", root, what);
+	cg_base[c][0] = '\0';
+	snprintf(cg_why[c], sizeof(cg_why[c]), "%s: %s", where, what);
+}
+
+/* v2: `root`'s children get controller c's files only if it enables
+ * them, and so must <root>/isorun for the leaves. */
+static void
+cg_v2_enable(int c, const char *root)
+{
+	char	 plus[16];
+
+	snprintf(plus, sizeof(plus), "+%s", cgc_name[c]);
+	if (!cg_has(root, "cgroup.controllers", cgc_name[c]))
+		return cg_none(c, root, "no such controller");
+	if (!cg_has(root, "cgroup.subtree_control", cgc_name[c]) &&
+	    cg_write(root, "cgroup.subtree_control", plus) == -1)
+		return cg_none(c, root, "cannot enable the controller for its "
+		    "children");
+	snprintf(cg_base[c], sizeof(cg_base[c]), "%s/" CG_BASE, root);
+	if (mkdir(cg_base[c], 0755) == -1 && errno != EEXIST)
+		return cg_none(c, cg_base[c], strerror(errno));
+	if (!cg_has(cg_base[c], "cgroup.subtree_control", cgc_name[c]) &&
+	    cg_write(cg_base[c], "cgroup.subtree_control", plus) == -1)
+		return cg_none(c, cg_base[c], strerror(errno));
+}
+
+/* v1: each controller is a hierarchy of its own; `knob` proves it. */
+static void
+cg_v1_find(int c, const char *root, const char *knob)
+{
+	if (!cg_exists(root, knob))
+		return cg_none(c, root, access(root, F_OK) == -1 ?
+		    strerror(errno) : "not a cgroup hierarchy with this "
+		    "controller");
+	if ((size_t)snprintf(cg_base[c], sizeof(cg_base[c]), "%s/" CG_BASE,
+	    root) >= sizeof(cg_base[c]))
+		return cg_none(c, root, strerror(ENAMETOOLONG));
+	if (mkdir(cg_base[c], 0755) == -1 && errno != EEXIST)
+		return cg_none(c, cg_base[c], strerror(errno));
 }
 
 static void
 cg_detect(void)
 {
 	const char	*root = getenv("ISORUN_CGROUP_ROOT");
-	const char	*why;
+	char		 r[PATH_MAX];
+	int		 own = root != NULL && *root != '\0';
 
-	if (root == NULL || *root == '\0')
+	if (!own)
 		root = cg_exists(CG_V2, "cgroup.controllers") &&
 		    cg_has(CG_V2, "cgroup.controllers", "cpu") ? CG_V2 :
-		    CG_V1_CPU;
+		    CG_V1 "/cpu";
 	if (cg_exists(root, "cgroup.controllers")) {
-		if (!cg_has(root, "cgroup.controllers", "cpu"))
-			return cg_none(root, "no cpu controller");
 		cg_kind = CG_V2_KIND;
-	} else if (cg_exists(root, "cpu.shares"))
-		cg_kind = CG_V1;
-	else
-		return cg_none(root, access(root, F_OK) == -1 ?
-		    strerror(errno) : "not a cgroup hierarchy with the cpu "
-		    "controller");
-	if ((size_t)snprintf(cg_base, sizeof(cg_base), "%s/" CG_BASE, root) >=
-	    sizeof(cg_base))
-		return cg_none(root, strerror(ENAMETOOLONG));
-	/* v2: a child gets the cpu files only if its parent enables them. */
-	if (cg_kind == CG_V2_KIND && !cg_has(root, "cgroup.subtree_control",
-	    "cpu") && cg_write(root, "cgroup.subtree_control", "+cpu") == -1)
-		return cg_none(root, "cannot enable the cpu controller for "
-		    "its children");
-	if (mkdir(cg_base, 0755) == -1 && errno != EEXIST)
-		return cg_none(cg_base, strerror(errno));
-	if (cg_kind == CG_V2_KIND && !cg_has(cg_base,
-	    "cgroup.subtree_control", "cpu") && cg_write(cg_base,
-	    "cgroup.subtree_control", "+cpu") == -1) {
-		why = strerror(errno);
-		return cg_none(cg_base, why);
+		for (int c = 0; c < CGC_N; c++)
+			cg_v2_enable(c, root);
+		return;
+	}
+	cg_kind = CG_V1_KIND;
+	cg_v1_find(CGC_CPU, root, "cpu.shares");
+	/* $ISORUN_CGROUP_ROOT names the cpu hierarchy only. */
+	for (int c = CGC_PIDS; c < CGC_N; c++) {
+		if (own) {
+			cg_none(c, root, "ISORUN_CGROUP_ROOT names the cpu "
+			    "hierarchy only");
+			continue;
+		}
+		snprintf(r, sizeof(r), CG_V1 "/%s", cgc_name[c]);
+		cg_v1_find(c, r, c == CGC_PIDS ? "cgroup.procs" :
+		    "memory.limit_in_bytes");
 	}
 }
 
-int
-sb_cgroup_open(const char *leaf, int *fd, char **path, struct ir_err *err)
+static void
+cg_warn(int c, const char *what)
 {
-	static int	 warned;
-	char		 dir[PATH_MAX], procs[PATH_MAX + 16];
-	int		 made = 0;
+	if (!__atomic_exchange_n(&cg_warned[c], 1, __ATOMIC_RELAXED))
+		fprintf(stderr, "isorun: sandbox cgroups: %s: %s\n", cg_why[c],
+		    what);
+}
 
-	*fd = -1;
-	*path = NULL;
-	pthread_once(&cg_once, cg_detect);
-	if (cg_kind == CG_NONE) {
-		if (!__atomic_exchange_n(&warned, 1, __ATOMIC_RELAXED))
-			fprintf(stderr, "isorun: sandbox cgroups: %s: sandboxes "
-			    "run without per-sandbox CPU fairness\n", cg_why);
-		return 0;
-	}
-	if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", cg_base, leaf) >=
+/* Appends `dir` to the ':'-separated list *path. */
+static int
+cg_path_add(char **path, const char *dir)
+{
+	size_t	 n = *path != NULL ? strlen(*path) + 1 : 0;
+	char	*p;
+
+	if ((p = realloc(*path, n + strlen(dir) + 1)) == NULL)
+		return -1;
+	if (n > 0)
+		p[n - 1] = ':';
+	memcpy(p + n, dir, strlen(dir) + 1);
+	*path = p;
+	return 0;
+}
+
+/* One leaf: made (or left by a runner that died making it), limits
+ * written, cgroup.procs opened and appended to fds. */
+static int
+cg_leaf(const char *base, const char *leaf, const char *const files[][2],
+    int fds[SB_CG_MAX], size_t *nfds, char **path, struct ir_err *err)
+{
+	char	 dir[PATH_MAX], procs[PATH_MAX + 16];
+	int	 made = 0, fd;
+
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", base, leaf) >=
 	    sizeof(dir))
 		return err_set(err, ENAMETOOLONG, "cgroup %s/%s: name too "
-		    "long", cg_base, leaf);
-	/* EEXIST: left by a runner that died while creating this slot. */
+		    "long", base, leaf);
 	if (mkdir(dir, 0755) == 0)
 		made = 1;
 	else if (errno != EEXIST)
 		return err_set(err, errno, "mkdir cgroup %s: %s", dir,
 		    strerror(errno));
-	if (cg_write(dir, cg_kind == CG_V1 ? "cpu.shares" : "cpu.weight",
-	    cg_kind == CG_V1 ? "1024" : "100") == -1) {
-		err_set(err, errno, "cgroup %s: set its cpu weight: %s", dir,
-		    strerror(errno));
-		goto fail;
-	}
+	for (size_t i = 0; files[i][0] != NULL; i++)
+		if (cg_write(dir, files[i][0], files[i][1]) == -1) {
+			err_set(err, errno, "cgroup %s: write %s %s: %s", dir,
+			    files[i][0], files[i][1], strerror(errno));
+			goto fail;
+		}
 	snprintf(procs, sizeof(procs), "%s/cgroup.procs", dir);
-	if ((*fd = open(procs, O_WRONLY | O_CLOEXEC)) == -1) {
+	if ((fd = open(procs, O_WRONLY | O_CLOEXEC)) == -1) {
 		err_set(err, errno, "open %s: %s", procs, strerror(errno));
 		goto fail;
 	}
-	if ((*path = strdup(dir)) == NULL) {
+	if (cg_path_add(path, dir) == -1) {
+		close(fd);
 		err_set(err, ENOMEM, "out of memory");
 		goto fail;
 	}
+	fds[(*nfds)++] = fd;
 	return 0;
 fail:
-	if (*fd != -1)
-		close(*fd);
-	*fd = -1;
 	if (made)
 		sb_cgroup_remove(dir);
 	return -1;
 }
 
 int
-sb_cgroup_remove(const char *path)
+sb_cgroup_open(const char *leaf, const struct sandbox_limits *lim,
+    int fds[SB_CG_MAX], size_t *nfds, char **path, struct ir_err *err)
+{
+	const char	*files[CGC_N][CGC_N + 1][2];
+	char		 pids[24], mem[24];
+	size_t		 nf[CGC_N] = { 0 };
+	int		 want[CGC_N] = { 1, lim->sl_pids_max > 0,
+			    lim->sl_memory_max > 0 };
+
+	*nfds = 0;
+	*path = NULL;
+	pthread_once(&cg_once, cg_detect);
+	snprintf(pids, sizeof(pids), "%u", lim->sl_pids_max);
+	snprintf(mem, sizeof(mem), "%llu",
+	    (unsigned long long)lim->sl_memory_max);
+	for (int c = 0; c < CGC_N; c++) {
+		if (!want[c])
+			continue;
+		if (cg_base[c][0] == '\0') {
+			cg_warn(c, c == CGC_CPU ? "sandboxes run without "
+			    "per-sandbox CPU fairness" : c == CGC_PIDS ?
+			    "sandboxes run without a limit on their processes" :
+			    "sandboxes run without a memory limit");
+			want[c] = 0;
+		}
+	}
+	/* The files of each leaf: on v2 one leaf takes them all. */
+	for (int c = 0; c < CGC_N; c++) {
+		int	 at = cg_kind == CG_V2_KIND ? CGC_CPU : c;
+
+		if (!want[c])
+			continue;
+		if (c == CGC_CPU) {
+			files[at][nf[at]][0] = cg_kind == CG_V1_KIND ?
+			    "cpu.shares" : "cpu.weight";
+			files[at][nf[at]++][1] = cg_kind == CG_V1_KIND ?
+			    "1024" : "100";
+		} else if (c == CGC_PIDS) {
+			files[at][nf[at]][0] = "pids.max";
+			files[at][nf[at]++][1] = pids;
+		} else {
+			files[at][nf[at]][0] = cg_kind == CG_V1_KIND ?
+			    "memory.limit_in_bytes" : "memory.max";
+			files[at][nf[at]++][1] = mem;
+		}
+	}
+	for (int c = 0; c < CGC_N; c++) {
+		files[c][nf[c]][0] = files[c][nf[c]][1] = NULL;
+		if (nf[c] == 0)
+			continue;
+		if (cg_leaf(cg_base[c], leaf, (const char *const (*)[2])
+		    files[c], fds, nfds, path, err) == -1)
+			goto fail;
+	}
+	return 0;
+fail:
+	for (size_t i = 0; i < *nfds; i++)
+		close(fds[i]);
+	*nfds = 0;
+	sb_cgroup_remove(*path);
+	free(*path);
+	*path = NULL;
+	return -1;
+}
+
+/* One leaf, once its processes are gone. */
+static int
+cg_rmdir(const char *dir)
 {
 	struct timespec	 ts = { 0, 5 * 1000 * 1000 };
-	int		 i;
 
-	if (path == NULL)
-		return 0;
 	/* A v2 cgroup stays busy for a moment after its last process was
 	 * reaped (the exit is not yet accounted). */
-	for (i = 0; i < CG_RMDIR_MS / 5; i++) {
-		if (rmdir(path) == 0 || errno == ENOENT)
+	for (int i = 0; i < CG_RMDIR_MS / 5; i++) {
+		if (rmdir(dir) == 0 || errno == ENOENT)
 			return 0;
 		if (errno != EBUSY)
 			return -1;
 		nanosleep(&ts, NULL);
 	}
 	return -1;
+}
+
+int
+sb_cgroup_remove(const char *path)
+{
+	char		 dir[PATH_MAX];
+	const char	*p, *end;
+	int		 rc = 0, e = 0;
+
+	for (p = path; p != NULL && *p != '\0'; p = *end ? end + 1 : end) {
+		end = strchr(p, ':');
+		if (end == NULL)
+			end = p + strlen(p);
+		if ((size_t)(end - p) >= sizeof(dir))
+			continue;
+		memcpy(dir, p, (size_t)(end - p));
+		dir[end - p] = '\0';
+		if (cg_rmdir(dir) == -1 && rc == 0) {
+			rc = -1;
+			e = errno;
+		}
+	}
+	errno = e;
+	return rc;
 }

@@ -863,8 +863,9 @@ child_main(const struct plan *pl, const struct launch *l, struct child_fds *f)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	umask(0);
 	/* First: every process of the sandbox starts in its cgroup. */
-	if (l->la_cgroup_fd != -1 && write(l->la_cgroup_fd, "0", 1) != 1)
-		child_fail(errfd, CE_CGROUP, errno);
+	for (size_t k = 0; k < l->la_ncgroup_fds; k++)
+		if (write(l->la_cgroup_fds[k], "0", 1) != 1)
+			child_fail(errfd, CE_CGROUP, errno);
 	/* The network namespace first: the sysfs mounted below shows the
 	 * interfaces of the namespace its mounter is in. */
 	if (l->la_netns_fd != -1) {

@@ -51,6 +51,7 @@ sandbox_config_default(struct sandbox_config *c)
 	c->sc_image = "host";
 	c->sc_hostname = "isorun";
 	c->sc_write_mb = SB_WRITE_MB;
+	c->sc_limits.sl_pids_max = SB_PIDS_MAX;
 }
 
 const char *
@@ -419,7 +420,8 @@ sandbox_create(const struct sandbox_config *c, struct ir_err *err)
 	char			 map[64], cgleaf[NAME_MAX + 1], rnd[24];
 	const char		*hostname, *leaf;
 	int			 netfd = -1, lfd = -1, logfd = -1, made = 0;
-	int			 cgfd = -1;
+	int			 cgfds[SB_CG_MAX];
+	size_t			 ncgfds = 0;
 
 	memset(&img, 0, sizeof(img));
 	memset(&l, 0, sizeof(l));
@@ -528,13 +530,15 @@ sandbox_create(const struct sandbox_config *c, struct ir_err *err)
 		snprintf(cgleaf, sizeof(cgleaf), "%s-%s", sb->sb_id, rnd + 3);
 	else
 		snprintf(cgleaf, sizeof(cgleaf), "%s", sb->sb_id);
-	if (sb_cgroup_open(cgleaf, &cgfd, &sb->sb_cgroup, err) == -1)
+	if (sb_cgroup_open(cgleaf, &c->sc_limits, cgfds, &ncgfds,
+	    &sb->sb_cgroup, err) == -1)
 		goto fail;
-	l.la_cgroup_fd = cgfd;
+	l.la_cgroup_fds = cgfds;
+	l.la_ncgroup_fds = ncgfds;
 	if (sb_launch(&l, err) == -1)
 		goto fail;
-	close(cgfd);
-	cgfd = -1;
+	while (ncgfds > 0)
+		close(cgfds[--ncgfds]);
 	sb->sb_init_pid = l.la_init_pid;
 	sb->sb_init_start = sb_proc_start(l.la_init_pid);
 	sb->sb_pidns = l.la_pidns;
@@ -567,8 +571,8 @@ sandbox_create(const struct sandbox_config *c, struct ir_err *err)
 nomem:
 	err_set(err, ENOMEM, "out of memory");
 fail:
-	if (cgfd != -1)
-		close(cgfd);
+	while (ncgfds > 0)
+		close(cgfds[--ncgfds]);
 	/* The launch's failure killed and reaped what it started. */
 	if (made && sb->sb_cgroup != NULL)
 		sb_cgroup_remove(sb->sb_cgroup);

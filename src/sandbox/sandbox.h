@@ -84,6 +84,14 @@ struct sandbox_paths {
 					   and no host user's */
 };
 
+/* What a sandbox's processes may take together (cgroups; 0: no limit). */
+struct sandbox_limits {
+	unsigned	 sl_pids_max;	/* processes and threads at once */
+	uint64_t	 sl_memory_max;	/* bytes, page cache and the writable
+					   layer (tmpfs) included */
+};
+#define SB_PIDS_MAX	4096		/* the default of sl_pids_max */
+
 /* A file the runner writes into the sandbox's root before it starts. */
 struct sandbox_file {
 	const char	*sf_path;	/* absolute, under /etc/ (components
@@ -112,6 +120,7 @@ struct sandbox_config {
 	bool		 sc_lifeline;	/* the sandbox dies when this process
 					   exits or calls sandbox_free() (for a
 					   one-shot `isorun run`) */
+	struct sandbox_limits sc_limits; /* pids SB_PIDS_MAX, memory none */
 };
 
 struct sandbox;

@@ -33,7 +33,8 @@ struct sandbox {
 	char		*sb_image;
 	char		*sb_netns;
 	char		*sb_workdir;	/* default cwd, or NULL */
-	char		*sb_cgroup;	/* its CPU cgroup's path, or NULL */
+	char		*sb_cgroup;	/* its cgroup leaves, ':' between
+					   them, the cpu one first; or NULL */
 	char		**sb_env;	/* every exec's base environment */
 	pid_t		 sb_init_pid;
 	uint64_t	 sb_init_start;	/* /proc start time: pid reuse check */
@@ -174,7 +175,8 @@ struct launch {
 	uid_t		 la_uid_base;	/* host uid of the guest's 0 */
 	const char	*la_uid_map;	/* "0 <base> <count>\n" */
 	bool		 la_lifeline;
-	int		 la_cgroup_fd;	/* cgroup.procs to join, or -1 */
+	const int	*la_cgroup_fds;	/* cgroup.procs to join */
+	size_t		 la_ncgroup_fds;
 	/* out */
 	pid_t		 la_bwrap_pid;
 	pid_t		 la_init_pid;
@@ -184,15 +186,19 @@ struct launch {
 int	sb_launch(struct launch *l, struct ir_err *err);
 
 /*
- * CPU cgroups (cgroup.c). sb_cgroup_open() makes the sandbox's cgroup
- * <hierarchy>/isorun/<leaf> with the same weight as every other and opens
- * its cgroup.procs for writing: *fd and *path (malloc'd) for the caller.
- * When no hierarchy can be used it warns once on stderr and returns 0 with
- * *fd -1 and *path NULL; -1 with `err` on a failure. sb_cgroup_remove()
- * removes one once its processes are gone (NULL: nothing): 0 or -1.
+ * Cgroups (cgroup.c). sb_cgroup_open() makes the sandbox's leaves
+ * <hierarchy>/isorun/<leaf>: the cpu weight every sandbox gets, and
+ * `lim`'s pids and memory limits (0: none), and opens each leaf's
+ * cgroup.procs for writing: fds[0..*nfds) and *path (the leaves, ':'
+ * between them, malloc'd) for the caller. A controller that cannot be
+ * used is warned about once on stderr and left out (*nfds may be 0, *path
+ * NULL); -1 with `err` on a failure, nothing left. sb_cgroup_remove()
+ * removes the leaves of such a path once their processes are gone (NULL:
+ * nothing): 0 or -1 (errno of the first failure).
  */
-int	sb_cgroup_open(const char *leaf, int *fd, char **path,
-	    struct ir_err *err);
+#define SB_CG_MAX	3
+int	sb_cgroup_open(const char *leaf, const struct sandbox_limits *lim,
+	    int fds[SB_CG_MAX], size_t *nfds, char **path, struct ir_err *err);
 int	sb_cgroup_remove(const char *path);
 
 /* Seccomp (seccomp.c): a sealed memfd holding the compiled BPF program. */

@@ -3,7 +3,10 @@
 # with an equal weight (issue 7: a flood's processes get one sandbox's share
 # of the CPU), removed at destroy and by a purge after a crash; without a
 # usable hierarchy a one-line warning and sandboxes that still work; a
-# failing cgroup step fails the create and leaves nothing.
+# failing cgroup step fails the create and leaves nothing. The pids and
+# memory limits (sandbox_pids_max, sandbox_memory_mb): a fork bomb and a
+# runaway allocation stay inside their sandbox, judged by the cgroups'
+# own counters and by another sandbox that keeps working.
 TEST=sandbox_cgroup
 . "$(dirname "$0")/api_lib.sub"
 
@@ -24,7 +27,8 @@ in_cg() {
 
 d_start || { nok start "isorund did not start"; exit 1; }
 cli create --id cg1 --allow 192.0.2.10 >/dev/null || { nok create "$(tail -3 "$T/daemon.log")"; exit 1; }
-CG=$(state cg1 cgroup)
+CGS=$(state cg1 cgroup)
+CG=${CGS%%:*}		# the cpu leaf first; v1 has one leaf per hierarchy
 SLOT=$(sed -n 's/.*"slot":\([0-9]*\).*/\1/p' "$T/run/isorund/sandboxes/cg1.json")
 check "the sandbox has a cgroup named after its network namespace and id" \
     '[ -d "$CG" ] && [ "${CG##*/}" = "$R-sb$SLOT.cg1" ] && [ "$(basename "$(dirname "$CG")")" = isorun ]' \
@@ -42,12 +46,14 @@ check "its processes are in it: bwrap, the init, a command started by exec" \
 check "the runner itself is not in it" '! in_cg "$DP" "$CG"' "$(cat /proc/$DP/cgroup)"
 cli create --id cg2 --allow 192.0.2.10 >/dev/null
 CG2=$(state cg2 cgroup)
+CG2=${CG2%%:*}
 check "a second sandbox gets its own cgroup, same weight" \
     '[ -d "$CG2" ] && [ "$CG2" != "$CG" ] &&
      [ "$(cat "$CG2/cpu.shares" 2>/dev/null || cat "$CG2/cpu.weight")" = "$w" ]' "'$CG2'"
 cli destroy cg1 >/dev/null
 check "destroy removes the cgroup (and the processes are gone)" \
-    '[ ! -e "$CG" ] && [ -z "$(pids_of "sleep 4711")" ]' "$(ls -d "$CG" 2>&1)"
+    'for d in $(echo "$CGS" | tr : " "); do [ ! -e "$d" ] || exit 1; done; [ -z "$(pids_of "sleep 4711")" ]' \
+    "$(ls -d $(echo "$CGS" | tr : " ") 2>&1)"
 
 # a crashed runner: its sandboxes (and cgroups) stay; --purge removes them
 d_stop KILL
@@ -63,7 +69,7 @@ for root in /nonexistent-irt /sys/fs/cgroup/unified; do
 	    ! grep -qw cpu "$root/cgroup.controllers" || continue; }
 	n0=$(grep -c 'sandbox cgroups:' "$T/daemon.log")
 	export ISORUN_CGROUP_ROOT=$root
-	d_start; rc=$?
+	d_start --sandbox-pids-max 0; rc=$?
 	unset ISORUN_CGROUP_ROOT
 	[ $rc = 0 ] || { nok "start with ISORUN_CGROUP_ROOT=$root" "$(tail -3 "$T/daemon.log")"; continue; }
 	cli create --id nc1 --allow 192.0.2.10 >/dev/null &&
@@ -81,6 +87,49 @@ for root in /nonexistent-irt /sys/fs/cgroup/unified; do
 	d_stop
 done
 
+# the pids and memory limits: a fork bomb and a runaway allocation stay
+# inside their sandbox; the cgroups' own counters say what happened
+if [ -e /sys/fs/cgroup/pids/cgroup.procs ] || grep -qw pids /sys/fs/cgroup/cgroup.controllers 2>/dev/null; then
+	d_start --sandbox-pids-max 64 --sandbox-memory-mb 96 || { nok start "isorund with limits"; exit 1; }
+	cli create --id lim --allow 192.0.2.10 >/dev/null && cli create --id other --allow 192.0.2.10 >/dev/null
+	LS=$(state lim cgroup)
+	PD='' MD=''
+	for d in $(echo "$LS" | tr : " "); do
+		[ -e "$d/pids.max" ] && PD=$d
+		{ [ -e "$d/memory.limit_in_bytes" ] || [ -e "$d/memory.max" ]; } && MD=$d
+	done
+	mem=$(cat "$MD/memory.limit_in_bytes" 2>/dev/null || cat "$MD/memory.max" 2>/dev/null)
+	check "limits: the sandbox's pids and memory cgroups hold them (pids.max 64, 96 MiB)" \
+	    '[ -n "$PD" ] && [ "$(cat "$PD/pids.max")" = 64 ] && [ "$mem" = $((96 << 20)) ]' \
+	    "cgroups '$LS', pids.max '$(cat "$PD/pids.max" 2>&1)', memory '$mem'"
+	# 200 background sleeps: at most 64 tasks fit
+	"$ISORUN" exec --socket "$SOCK" lim -- sh -c 'i=0; while [ $i -lt 200 ]; do sleep 4712 2>/dev/null & i=$((i + 1)); done; echo spawned' >"$T/bomb" 2>&1
+	sleep 0.3
+	n=$(pids_of 'sleep 4712' | wc -l)
+	cur=$(cat "$PD/pids.current" 2>/dev/null)
+	check "limits: a fork bomb stops at pids.max ($n of 200 sleeps run, pids.current $cur)" \
+	    '[ "$n" -gt 0 ] && [ "$n" -le 64 ] && [ "${cur:-99}" -le 64 ]' "$n sleeps, pids.current '$cur': $(head -c 200 "$T/bomb")"
+	out=$("$ISORUN" exec --socket "$SOCK" other -- echo fine 2>&1)
+	check "limits: meanwhile another sandbox runs commands" '[ "$out" = fine ]' "got '$out'"
+	# 300 MB in a 96 MiB sandbox: the kernel kills inside it
+	"$ISORUN" exec --socket "$SOCK" --json lim -- python3 -c 'b = bytearray(300 << 20); b[::4096] = b"x" * len(b[::4096]); print("survived")' >"$T/hog" 2>&1
+	ooms=$(cat "$MD/memory.failcnt" 2>/dev/null || sed -n 's/^oom_kill //p' "$MD/memory.events" 2>/dev/null)
+	check "limits: 300 MB in a 96 MiB sandbox is stopped inside it (failcnt/oom_kill $ooms)" \
+	    '! grep -q survived "$T/hog" && [ "${ooms:-0}" -gt 0 ]' "$(head -c 300 "$T/hog")"
+	api GET /healthz
+	out=$("$ISORUN" exec --socket "$SOCK" other -- echo fine 2>&1)
+	check "limits: isorund and the other sandbox are unharmed" \
+	    '[ "$ST" = 200 ] && [ "$out" = fine ] && kill -0 "$DP"' "healthz $ST, exec '$out'"
+	cli destroy lim >/dev/null; cli destroy other >/dev/null
+	check "limits: destroy removes every leaf (cpu, pids, memory) and the processes" \
+	    'for d in $(echo "$LS" | tr : " "); do [ ! -e "$d" ] || exit 1; done; [ -z "$(pids_of "sleep 4712")" ]' \
+	    "$(ls -d $(echo "$LS" | tr : " ") 2>&1)"
+	d_stop
+	check "limits: isorund stopped cleanly" '[ "$DRC" = 0 ]' "exit $DRC"
+else
+	ok "limits: # skip: no pids controller on this host"
+fi
+
 # a hierarchy that is found but fails a step: the create fails, says why,
 # and leaves no cgroup behind
 FAKE=$T/fakecg
@@ -90,7 +139,7 @@ d_start
 unset ISORUN_CGROUP_ROOT
 o=$(cli create --id bad --allow 192.0.2.10 2>&1); rc=$?
 check "a cgroup that cannot be set up fails the create with the reason" \
-    '[ $rc != 0 ] && echo "$o" | grep -q "cgroup $FAKE/isorun/$R-sb[0-9]*\.bad: set its cpu weight"' "rc $rc: $o"
+    '[ $rc != 0 ] && echo "$o" | grep -q "cgroup $FAKE/isorun/$R-sb[0-9]*\.bad: write cpu.shares 1024: "' "rc $rc: $o"
 check "... and leaves neither the cgroup nor the sandbox" \
     '[ -z "$(ls "$FAKE/isorun")" ] && [ ! -e "$T/run/sandboxes/bad" ]' \
     "$(ls "$FAKE/isorun" "$T/run/sandboxes" 2>&1)"
