@@ -467,6 +467,8 @@ cmd_serve(int argc, char **argv)
 
 	dnsview_config_default(&dc);
 	dc.dc_servers = "192.0.2.54";
+	/* What the view can carry: no per-sandbox query rate limit. */
+	dc.dc_sb_qps = 0;
 	optind = 1;
 	while ((c = getopt(argc, argv, "a:C:D:n:u:")) != -1) {
 		switch (c) {

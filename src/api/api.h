@@ -292,6 +292,8 @@ struct api_conf {
 	unsigned	 cf_conn_burst;
 	char		*cf_dns_servers;	/* "": the host's resolv.conf */
 	unsigned	 cf_dns_cache_bytes;	/* kept answers per sandbox */
+	unsigned	 cf_dns_rate;		/* queries/s per sandbox; 0: off */
+	unsigned	 cf_dns_burst;
 	unsigned	 cf_sandbox_pids_max;	/* 0: no limit */
 	unsigned	 cf_sandbox_memory_mb;	/* 0: no limit */
 	char		*cf_guard;		/* extra guard prefixes, csv */

@@ -68,6 +68,11 @@ static const struct ck keys[] = {
 	    "writable layer included; over it the kernel kills inside the "
 	    "sandbox (0: no limit)" }, CK_UINT, F(cf_sandbox_memory_mb), 0,
 	    1u << 24 },
+	{ { "dns_rate", "N", "DNS queries per second and sandbox; above it "
+	    "the DNS view answers REFUSED at once, counted in the audit trail "
+	    "(0: no limit)" }, CK_UINT, F(cf_dns_rate), 0, 1000000 },
+	{ { "dns_burst", "N", "how many more a sandbox may ask at once above "
+	    "dns_rate" }, CK_UINT, F(cf_dns_burst), 0, 1000000 },
 	{ { "dns_cache_bytes", "N", "bytes of upstream DNS answers kept per "
 	    "sandbox, answered again within their TTL (0: none kept)" },
 	    CK_UINT, F(cf_dns_cache_bytes), 0, 64u << 20 },
@@ -154,6 +159,8 @@ api_conf_default(struct api_conf *c)
 		{ "conn_rate", "5000" },
 		{ "conn_burst", "5000" },
 		{ "dns_cache_bytes", "131072" },
+		{ "dns_rate", "2000" },
+		{ "dns_burst", "4000" },
 		{ "sandbox_pids_max", "4096" },
 		{ "sandbox_memory_mb", "0" },
 		{ "dns_servers", "" },

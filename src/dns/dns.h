@@ -21,7 +21,9 @@
  *     evaluate the connection) and everything outside the chain; what is
  *     left goes into the sandbox's own name cache BEFORE the reply leaves,
  *     so a client's SYN never races its own lookup.
- * Every decision is an audit event (audit.h, event "dns").
+ * Every decision is an audit event (audit.h, event "dns"), but queries
+ * over a sandbox's rate limit (dc_sb_qps, dc_sb_burst): those get REFUSED
+ * at once and one counted event a second (rule "rate-limit").
  *
  * The name cache: per sandbox, never shared. Address -> names (the name
  * asked and each CNAME on the way), kept for max(TTL, dc_ttl_floor_s)
@@ -75,6 +77,10 @@ struct dnsview_config {
 	size_t		 dc_answers_max; /* bytes of kept upstream answers per
 					   sandbox; 128 KiB; 0: none kept */
 	unsigned	 dc_answers_ttl_max_s; /* kept at most; 3600 */
+	unsigned	 dc_sb_qps;	/* queries per second and sandbox;
+					   2000; 0: no limit (over it:
+					   REFUSED, counted in the audit) */
+	unsigned	 dc_sb_burst;	/* how many at once above it; 4000 */
 	unsigned	 dc_max_pending; /* upstream queries in flight; 4096 */
 	unsigned	 dc_sb_pending;	/* of them, per sandbox; 256 */
 	unsigned	 dc_tcp_max;	/* guest TCP connections; 256 */
@@ -85,6 +91,7 @@ struct dnsview_stats {
 	uint64_t	 ds_queries;	/* parsed well enough to answer */
 	uint64_t	 ds_forwarded;	/* sent upstream */
 	uint64_t	 ds_cached;	/* answered from a kept answer */
+	uint64_t	 ds_limited;	/* REFUSED over the rate limit */
 	uint64_t	 ds_blocked;	/* NXDOMAIN/REFUSED by policy */
 	uint64_t	 ds_errors;	/* FORMERR, NOTIMP, REFUSED (no
 					   sandbox or class), BADVERS */

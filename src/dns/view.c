@@ -50,6 +50,11 @@ struct dv_sb {
 	unsigned	 sb_flags;
 	struct dcache	*sb_cache;
 	struct acache	*sb_answers;
+	/* the query rate limit: a token bucket (dc_sb_qps, dc_sb_burst) */
+	double		 sb_tokens;
+	uint64_t	 sb_tok_ms;
+	uint64_t	 sb_limited;	/* refused since the last report */
+	struct sockaddr_storage sb_lim_peer;	/* the last one's source */
 };
 
 struct dv_slot {
@@ -162,6 +167,8 @@ dnsview_config_default(struct dnsview_config *c)
 	c->dc_cache_max = 4096;
 	c->dc_answers_max = 128 * 1024;
 	c->dc_answers_ttl_max_s = 3600;
+	c->dc_sb_qps = 2000;
+	c->dc_sb_burst = 4000;
 	c->dc_max_pending = 4096;
 	c->dc_sb_pending = 256;
 	c->dc_tcp_max = 256;
@@ -251,6 +258,81 @@ rnd64(void)
 	return v;
 }
 
+/*
+ * The query rate limit. A sandbox's queries take a token each from a
+ * bucket of dc_sb_burst filled at dc_sb_qps; without one the query gets
+ * REFUSED at once (not forwarded, not decided) and is counted, and the
+ * counts become one audit event per sandbox and second (rule
+ * "rate-limit", with the count), like the gateway's for connections.
+ * Called with the slot locked. 1: go on.
+ */
+static int
+rate_take(const struct dnsview_config *c, struct dv_sb *sb, uint64_t now)
+{
+	if (c->dc_sb_qps == 0)
+		return 1;
+	if (now > sb->sb_tok_ms) {
+		sb->sb_tokens += (double)(now - sb->sb_tok_ms) * c->dc_sb_qps /
+		    1000.0;
+		if (sb->sb_tokens > c->dc_sb_burst)
+			sb->sb_tokens = c->dc_sb_burst;
+		sb->sb_tok_ms = now;
+	}
+	if (sb->sb_tokens < 1.0)
+		return 0;
+	sb->sb_tokens -= 1.0;
+	return 1;
+}
+
+static void
+limited_report(struct dnsview *dv, const char *id,
+    const struct sockaddr_storage *peer, uint64_t n)
+{
+	struct audit_event	 ev;
+	char			 reason[160];
+
+	memset(&ev, 0, sizeof(ev));
+	ev.ae_sandbox = id;
+	ev.ae_kind = AUDIT_DNS;
+	ev.ae_proto = AUDIT_DNS_PROTO;
+	sa_unmap(peer, &ev.ae_src);
+	ev.ae_name_source = AUDIT_NAME_DNS;
+	ev.ae_allowed = 0;
+	ev.ae_rule = "rate-limit";
+	snprintf(reason, sizeof(reason), "%llu DNS queries over the "
+	    "sandbox's limit of %u/s (burst %u) refused",
+	    (unsigned long long)n, dv->dv_conf.dc_sb_qps,
+	    dv->dv_conf.dc_sb_burst);
+	ev.ae_reason = reason;
+	ev.ae_rcode = dns_rcode_name(DNS_REFUSED);
+	ev.ae_count = n;
+	audit_emit(&ev);
+}
+
+/* Once a second: the counts of refused queries, per sandbox. */
+static void
+limited_sweep(struct dnsview *dv)
+{
+	struct sockaddr_storage	 peer;
+	char			 id[DNSVIEW_ID_MAX + 1];
+	uint64_t		 n;
+
+	for (unsigned i = 0; i < dv->dv_nslots; i++) {
+		struct dv_slot	*s = &dv->dv_slots[i];
+
+		pthread_mutex_lock(&s->s_lock);
+		n = 0;
+		if (s->s_sb != NULL && (n = s->s_sb->sb_limited) > 0) {
+			s->s_sb->sb_limited = 0;
+			snprintf(id, sizeof(id), "%s", s->s_sb->sb_id);
+			peer = s->s_sb->sb_lim_peer;
+		}
+		pthread_mutex_unlock(&s->s_lock);
+		if (n > 0)
+			limited_report(dv, id, &peer, n);
+	}
+}
+
 /* Keep a cache pair only if the new policy lets its address through with
  * its name. */
 static int
@@ -296,6 +378,8 @@ dnsview_sandbox_set(struct dnsview *dv, unsigned slot, const char *id,
 		return err_set(err, ENOMEM, "DNS view: slot %u: out of memory",
 		    slot);
 	}
+	fresh->sb_tokens = dv->dv_conf.dc_sb_burst;
+	fresh->sb_tok_ms = now_ms();
 	s = &dv->dv_slots[slot];
 	pthread_mutex_lock(&s->s_lock);
 	memset(&old, 0, sizeof(old));
@@ -330,6 +414,8 @@ dnsview_sandbox_clear(struct dnsview *dv, unsigned slot)
 	s->s_sb = NULL;
 	s->s_gen++;
 	pthread_mutex_unlock(&s->s_lock);
+	if (sb != NULL && sb->sb_limited > 0)
+		limited_report(dv, sb->sb_id, &sb->sb_lim_peer, sb->sb_limited);
 	sb_free(sb);
 }
 
@@ -881,6 +967,14 @@ query_in(struct dnsview *dv, unsigned slot, struct dv_tcp *t,
 	}
 	snprintf(sbid, sizeof(sbid), "%s", s->s_sb->sb_id);
 	a.sbid = sbid;
+	if (!rate_take(&dv->dv_conf, s->s_sb, now_ms())) {
+		s->s_sb->sb_limited++;
+		s->s_sb->sb_lim_peer = *peer;
+		pthread_mutex_unlock(&s->s_lock);
+		STAT(dv, ds_limited);
+		reply_rcode(dv, t, peer, dst, &qq, DNS_REFUSED);
+		return;
+	}
 	if (rc > 0) {
 		pthread_mutex_unlock(&s->s_lock);
 		STAT(dv, ds_errors);
@@ -1355,6 +1449,7 @@ view_main(void *arg)
 			tcpl_resume(dv, now);
 		if (now >= dv->dv_next_sweep) {
 			tcp_sweep(dv, now);
+			limited_sweep(dv);
 			dv->dv_next_sweep = now + 1000;
 		}
 	}

@@ -209,6 +209,8 @@ runner_config(struct isorund *d)
 	d->d_rc.rc_gw.gc_conn_rate = c->cf_conn_rate;
 	d->d_rc.rc_gw.gc_conn_burst = c->cf_conn_burst;
 	d->d_rc.rc_dns.dc_answers_max = c->cf_dns_cache_bytes;
+	d->d_rc.rc_dns.dc_sb_qps = c->cf_dns_rate;
+	d->d_rc.rc_dns.dc_sb_burst = c->cf_dns_burst;
 	d->d_rc.rc_limits.sl_pids_max = c->cf_sandbox_pids_max;
 	d->d_rc.rc_limits.sl_memory_max = (uint64_t)c->cf_sandbox_memory_mb <<
 	    20;

@@ -417,6 +417,39 @@ check "runner removed its namespaces" '! ls /run/netns | grep -q "^$R-"' \
 check "stats counted what happened" 'echo "$st" | grep -q "blocked=[1-9]" &&
     echo "$st" | grep -q "stripped=[1-9]" && echo "$st" | grep -q "tcp=[1-9]"' "$st"
 
+# --- the query rate limit: a sandbox over it gets REFUSED at once, nothing
+#     goes upstream for those, the others are untouched, the audit counts
+RN=${R}3
+if start -q 100 -b 100 "${R}3" 2; then
+	cmd "set 0 rl-a - - -" >/dev/null
+	cmd "set 1 rl-b - - -" >/dev/null
+	n0=$(logged "query\[A\] rl[0-9]*\.example\.com ")
+	A=$(ip netns exec "${R}3-sb0" python3 tests/faults/dnsburst.py 100.64.0.1 'rl%d.example.com' 600 5 2>&1)
+	ok_n=$(echo "$A" | tr ' ' '\n' | sed -n 's/^NOERROR://p')
+	ref_n=$(echo "$A" | tr ' ' '\n' | sed -n 's/^REFUSED://p')
+	out=$(q 1 100.64.0.5 api.example.com)
+	sleep 0.5
+	up=$(($(logged "query\[A\] rl[0-9]*\.example\.com ") - n0))
+	check "rate limit: 600 queries at once, about the burst answered (${ok_n:-0}), the rest REFUSED (${ref_n:-0})" \
+	    '[ "${ok_n:-0}" -ge 100 ] && [ "${ok_n:-0}" -le 200 ] && [ $((${ok_n:-0} + ${ref_n:-0})) = 600 ]' "$A"
+	check "rate limit: only the answered ones reached the upstream ($up)" \
+	    '[ "$up" = "${ok_n:-x}" ]' "upstream saw $up, answered ${ok_n:-0}"
+	check "rate limit: another sandbox is answered meanwhile" \
+	    'echo "$out" | grep -q "^rcode=NOERROR an=1"' "got '$out'"
+	sleep 1.2
+	cnt=$(grep '"rule":"rate-limit"' "$T/audit" | grep '"sandbox":"rl-a"' |
+	    sed -n 's/.*"count":\([0-9]*\).*/\1/p' | awk '{ s += $1 } END { print s + 0 }')
+	check "rate limit: audited once a second with the count ($cnt events' worth)" \
+	    '[ "$cnt" = "${ref_n:-x}" ] && grep "\"rule\":\"rate-limit\"" "$T/audit" | grep -q "over the sandbox.s limit of 100/s"' \
+	    "$(grep rate-limit "$T/audit" | head -2)"
+	st=$(cmd stats)
+	check "rate limit: counted in the stats" 'echo "$st" | grep -q "limited=${ref_n:-x}\b"' "$st"
+	stop
+	check "rate-limited runner stopped cleanly" '[ "$rc" = 0 ] && ! grep -q -i sanitizer "$T/audit"' "rc=$rc"
+else
+	nok "rate-limited runner" "$(cat "$T/out" "$T/audit" | head -5)"
+fi
+
 # --- a bad upstream list: the view does not start, nothing is left behind
 RN=${R}2
 if start -u 'bogus!' "${R}2" 1; then

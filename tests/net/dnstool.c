@@ -1,7 +1,8 @@
 /*
  * dnstool - test driver for src/dns (tests/net/dns_view.sh).
  *
- *   dnstool serve [-u UPSTREAMS] [-f FLOOR_S] [-d DEADLINE_MS] NAME N
+ *   dnstool serve [-u UPSTREAMS] [-f FLOOR_S] [-d DEADLINE_MS] [-q QPS]
+ *       [-b BURST] NAME N
  *       plays the runner: creates gateway NAME with N sandboxes, starts
  *       the DNS view (upstreams default 192.0.2.53), audit JSON on
  *       stderr; commands on stdin, one reply line each:
@@ -50,7 +51,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: dnstool serve [-u UP] [-f FLOOR] "
-	    "[-d DEADLINE] NAME N | purge NAME | query [-t] [-e] [-T MS] "
+	    "[-d DEADLINE] [-q QPS] [-b BURST] NAME N | purge NAME | query [-t] [-e] [-T MS] "
 	    "SERVER NAME [TYPE] | raw [-t] [-T MS] SERVER HEX | "
 	    "pipeline SERVER NAME...\n");
 	exit(2);
@@ -608,7 +609,7 @@ srv_command(struct srv *s, char *line, int *quit)
 		dnsview_stats(s->dv, &st);
 		printf("stats queries=%llu forwarded=%llu blocked=%llu "
 		    "errors=%llu servfail=%llu stripped=%llu dropped=%llu "
-		    "tcp=%llu cache_full=%llu\n",
+		    "tcp=%llu cache_full=%llu cached=%llu limited=%llu\n",
 		    (unsigned long long)st.ds_queries,
 		    (unsigned long long)st.ds_forwarded,
 		    (unsigned long long)st.ds_blocked,
@@ -617,7 +618,9 @@ srv_command(struct srv *s, char *line, int *quit)
 		    (unsigned long long)st.ds_stripped,
 		    (unsigned long long)st.ds_dropped,
 		    (unsigned long long)st.ds_tcp,
-		    (unsigned long long)st.ds_cache_full);
+		    (unsigned long long)st.ds_cache_full,
+		    (unsigned long long)st.ds_cached,
+		    (unsigned long long)st.ds_limited);
 	} else if (strcmp(w[0], "quit") == 0)
 		*quit = 1;
 	else
@@ -648,10 +651,16 @@ cmd_serve(int argc, char **argv)
 	dnsview_config_default(&dc);
 	dc.dc_servers = "192.0.2.53";
 	optind = 1;
-	while ((c = getopt(argc, argv, "u:f:d:")) != -1) {
+	while ((c = getopt(argc, argv, "u:f:d:q:b:")) != -1) {
 		switch (c) {
 		case 'u':
 			dc.dc_servers = optarg;
+			break;
+		case 'q':
+			dc.dc_sb_qps = (unsigned)atoi(optarg);
+			break;
+		case 'b':
+			dc.dc_sb_burst = (unsigned)atoi(optarg);
 			break;
 		case 'f':
 			dc.dc_ttl_floor_s = (unsigned)atoi(optarg);
