@@ -167,6 +167,15 @@ int	cli_policy_requests(const struct policy *pol, const char *file,
 
 /* A sandbox id argument; reports a bad one as a usage error. */
 int	cli_id_check(const char *cmd, const char *id);
+
+/*
+ * The start of `isorun CMD set|show ...`: no argument, --help or -h print
+ * `usage` (exit 2, 0); else the first must be set or show (*set says
+ * which) and *argc and *argv move past CMD, so that getopt sees the subcommand
+ * as argv[0]. Returns -1 to go on, else the exit code.
+ */
+int	cli_set_show(const char *cmd, int *argc, char ***argv,
+	    void (*usage)(FILE *), int *set);
 /* Appends to a NULL-terminated vector; -1 (reported) when out of memory. */
 int	cli_strv_add(const char ***v, size_t *n, const char *s);
 /* The "env" object of NAME=VALUE strings; NULL (reported) if one is bad. */

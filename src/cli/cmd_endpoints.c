@@ -41,21 +41,13 @@ cmd_endpoints(int argc, char **argv)
 	char		*text = NULL, path[128];
 	size_t		 len;
 	json_t		*body = NULL, *out = NULL, *eps;
-	int		 c, rc = CLI_USAGE, set;
+	int		 c, rc, set;
 
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
-	    strcmp(argv[1], "-h") == 0) {
-		cmd_endpoints_usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? CLI_USAGE : CLI_OK;
-	}
-	sub = argv[1];
-	if (strcmp(sub, "set") != 0 && strcmp(sub, "show") != 0)
-		return cli_usage_error("endpoints", "endpoints: unknown "
-		    "subcommand '%s': want set or show", sub);
-	set = strcmp(sub, "set") == 0;
+	if ((rc = cli_set_show("endpoints", &argc, &argv,
+	    cmd_endpoints_usage, &set)) != -1)
+		return rc;
+	sub = set ? "set" : "show";
 	memset(&ca, 0, sizeof(ca));
-	argc--;
-	argv++;
 	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {

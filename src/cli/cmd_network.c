@@ -53,20 +53,13 @@ cmd_network(int argc, char **argv)
 	char			 path[128], desc[256];
 	int			 c, rc = CLI_USAGE, set;
 
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
-	    strcmp(argv[1], "-h") == 0) {
-		cmd_network_usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? CLI_USAGE : CLI_OK;
-	}
-	sub = argv[1];
-	if (strcmp(sub, "set") != 0 && strcmp(sub, "show") != 0)
-		return cli_usage_error("network", "network: unknown subcommand "
-		    "'%s': want set or show", sub);
-	set = strcmp(sub, "set") == 0;
+	if ((rc = cli_set_show("network", &argc, &argv, cmd_network_usage,
+	    &set)) != -1)
+		return rc;
+	rc = CLI_USAGE;
+	sub = set ? "set" : "show";
 	memset(&ca, 0, sizeof(ca));
 	memset(&ps, 0, sizeof(ps));
-	argc--;
-	argv++;
 	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {

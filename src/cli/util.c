@@ -179,3 +179,24 @@ cli_endpoints_load(const char *cmd, const char *file, size_t *len)
 	json_decref(j);
 	return text;
 }
+
+int
+cli_set_show(const char *cmd, int *argc, char ***argv, void (*usage)(FILE *),
+    int *set)
+{
+	const char	*sub;
+
+	if (*argc < 2 || strcmp((*argv)[1], "--help") == 0 ||
+	    strcmp((*argv)[1], "-h") == 0) {
+		usage(*argc < 2 ? stderr : stdout);
+		return *argc < 2 ? CLI_USAGE : CLI_OK;
+	}
+	sub = (*argv)[1];
+	if (strcmp(sub, "set") != 0 && strcmp(sub, "show") != 0)
+		return cli_usage_error(cmd, "%s: unknown subcommand '%s': want "
+		    "set or show", cmd, sub);
+	*set = strcmp(sub, "set") == 0;
+	(*argc)--;
+	(*argv)++;
+	return -1;
+}
