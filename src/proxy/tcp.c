@@ -1034,6 +1034,29 @@ conn_new(struct loop *lp, int fd, const struct sockaddr_in6 *src)
 }
 
 /*
+ * The loop's spare descriptor, held so that it can be closed to accept a
+ * connection it must refuse when out of descriptors. Another thread may
+ * take the number between that close and the accept, and then none is
+ * left to get it back with: the pool's empty pipes are a cache, so one is
+ * given back for it. Without that the loop could never refuse again, and
+ * connections would wait in its backlog until some other closed (seen in
+ * tests/faults/fds.sh). -1 if none can be had.
+ */
+static int
+spare_open(struct loop *lp)
+{
+	int	 fd;
+
+	while ((fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1 &&
+	    (errno == EMFILE || errno == ENFILE) && lp->lp_npipes > 0) {
+		lp->lp_npipes--;
+		close(lp->lp_pipes[lp->lp_npipes][0]);
+		close(lp->lp_pipes[lp->lp_npipes][1]);
+	}
+	return fd;
+}
+
+/*
  * accept() failed for lack of descriptors: give up the spare one to
  * accept the next connection and reset it, with an audit event, rather
  * than leave it waiting. Returns 0 when one was refused (try again), 1
@@ -1052,16 +1075,16 @@ accept_no_fds(struct loop *lp, int e)
 	int			 fd, slot;
 
 	warn_fds(lp, e);
-	if (lp->lp_spare == -1 &&
-	    (lp->lp_spare = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1)
+	if (lp->lp_spare == -1 && (lp->lp_spare = spare_open(lp)) == -1)
 		return -1;
 	close(lp->lp_spare);
 	lp->lp_spare = -1;
 	fd = accept4(lp->lp_tcpfd, (struct sockaddr *)&src, &len,
 	    SOCK_CLOEXEC);
 	if (fd == -1) {
-		lp->lp_spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
-		return errno == EAGAIN ? 1 : -1;
+		e = errno;
+		lp->lp_spare = spare_open(lp);
+		return e == EAGAIN ? 1 : -1;
 	}
 	stat_add(&px->px_stats.ps_accepted, 1);
 	len = sizeof(dst);
@@ -1080,7 +1103,7 @@ accept_no_fds(struct loop *lp, int e)
 		    "limit", why);
 		policy_free(pol);
 	}
-	lp->lp_spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	lp->lp_spare = spare_open(lp);
 	return 0;
 }
 
