@@ -44,7 +44,7 @@
 #define CG_V2		"/sys/fs/cgroup"
 #define CG_RMDIR_MS	1000
 
-enum cg_kind { CG_NONE, CG_V1_KIND, CG_V2_KIND };
+enum cg_kind { CG_V1_KIND, CG_V2_KIND };
 enum { CGC_CPU, CGC_PIDS, CGC_MEM, CGC_N };
 static const char *const cgc_name[CGC_N] = { "cpu", "pids", "memory" };
 
@@ -274,10 +274,17 @@ sb_cgroup_open(const char *leaf, const struct sandbox_limits *lim,
 			want[c] = 0;
 		}
 	}
-	/* The files of each leaf: on v2 one leaf takes them all. */
+	/* The files of each leaf: on v2 one leaf takes them all, under the
+	   base of the first controller wanted (every usable one's is the
+	   same directory there). */
 	for (int c = 0; c < CGC_N; c++) {
-		int	 at = cg_kind == CG_V2_KIND ? CGC_CPU : c;
+		int	 at = c;
 
+		for (int k = 0; cg_kind == CG_V2_KIND && k < c; k++)
+			if (want[k]) {
+				at = k;
+				break;
+			}
 		if (!want[c])
 			continue;
 		if (c == CGC_CPU) {
