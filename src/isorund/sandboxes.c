@@ -952,16 +952,25 @@ sbx_network(struct isorund *d, const char *id, const struct api_network *req,
 	return rc;
 }
 
-/* PUT /v1/sandboxes/{id}/endpoints */
+/*
+ * PUT /v1/sandboxes/{id}/endpoints. None left is recorded as "[]" for a
+ * sandbox created with endpoints (it still trusts the runner's CA, and a
+ * restart must know it: runner_sandbox_adopt), as nothing for one created
+ * without (which never will).
+ */
 struct epsel {
 	struct endpoints	*es_eps;	/* NULL: none */
-	char			*es_text;	/* the array as given; "[]" */
+	char			*es_text;	/* the array as given, or "[]" */
+	int			 es_none;	/* none given */
 };
 
 static void
 eps_record(struct api_record *nr, void *arg)
 {
-	nr->rc_endpoints = ((struct epsel *)arg)->es_text;
+	struct epsel	*es = arg;
+
+	if (!es->es_none || nr->rc_endpoints != NULL)
+		nr->rc_endpoints = es->es_text;
 }
 
 static int
@@ -976,6 +985,8 @@ eps_update(struct dsb *ds, void *arg)
 {
 	struct epsel	*es = arg;
 
+	if (es->es_none && ds->ds_rec.rc_endpoints == NULL)
+		return;
 	free(ds->ds_rec.rc_endpoints);
 	ds->ds_rec.rc_endpoints = es->es_text;
 	es->es_text = NULL;
@@ -990,9 +1001,8 @@ sbx_endpoints(struct isorund *d, const char *id, struct endpoints *eps,
 	struct epsel		 es;
 	int			 rc;
 
-	/* An empty list is recorded as such: the sandbox still trusts the
-	   runner's CA, and a restart must know it (runner_sandbox_adopt). */
 	es.es_eps = eps;
+	es.es_none = text == NULL;
 	if ((es.es_text = strdup(text != NULL ? text : "[]")) == NULL)
 		return api_error_set(err, API_INTERNAL, "out of memory");
 	lc.lc_arg = &es;

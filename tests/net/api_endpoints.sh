@@ -209,6 +209,10 @@ api GET /v1/sandboxes/e1
 check "... the rules in force and the record are the old ones" \
     '[ "$(jv endpoints.0.rules.1.path)" = "/v1/admin/*" ] && cmp -s "$T/e1.rec" "$T/run/isorund/sandboxes/e1.json"' \
     "$(jv endpoints)"
+api PUT /v1/sandboxes/p1/endpoints '{"endpoints":[]}'
+check "none for a sandbox created without: 200, and nothing recorded" \
+    '[ "$ST" = 200 ] && [ "$(jv endpoints)" = "[]" ] && ! grep -q endpoints "$T/run/isorund/sandboxes/p1.json"' \
+    "$ST $(cat "$T/run/isorund/sandboxes/p1.json")"
 api PUT /v1/sandboxes/e1/endpoints "$EP2"
 check "new endpoints: 200, the sandbox with them" \
     '[ "$ST" = 200 ] && [ "$(jv endpoints.0.rules.0.path)" = /v1/models ] && [ "$(jv endpoints.0.credentials.0)" = "X-Org: \${secret:org}" ]' \
@@ -238,6 +242,9 @@ $ISORUN endpoints set e1 "$T/ep.json" >"$T/o" 2>&1
 rc=$?
 check "... after a restart it still trusts the CA: endpoints can be set again" \
     '[ $rc = 0 ] && grep -q "e1: 1 endpoint host" "$T/o"' "exit $rc: $(cat "$T/o")"
+api PUT /v1/sandboxes/p1/endpoints "$EP2"
+errcheck "... while one created without still cannot get any" 400 invalid_argument \
+    "sandbox p1 was created without endpoints"
 api PUT /v1/sandboxes/e1/network '{"network":{"deny":["0.0.0.0/0"],"allow":["allowed.test"]}}'
 errcheck "... and still refuses a policy blocking its host" 400 invalid_argument \
     "the network policy blocks it"
