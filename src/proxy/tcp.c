@@ -967,8 +967,11 @@ conn_new(struct loop *lp, int fd, const struct sockaddr_in6 *src)
 		    "no sandbox holds this source address");
 		return;
 	}
-	if (__atomic_load_n(&px->px_stats.ps_active, __ATOMIC_RELAXED) >=
+	/* Taken before it is checked: the loops accept at once, and a load
+	 * then a later add let two of them pass the last place. */
+	if (__atomic_add_fetch(&px->px_stats.ps_active, 1, __ATOMIC_RELAXED) >
 	    px->px_cfg.pc_max_total) {
+		stat_add(&px->px_stats.ps_active, -1);
 		snprintf(why, sizeof(why), "the runner has %u connections "
 		    "open, its limit (descriptors are kept for the API and "
 		    "new sandboxes)", px->px_cfg.pc_max_total);
@@ -979,6 +982,7 @@ conn_new(struct loop *lp, int fd, const struct sockaddr_in6 *src)
 	n = __atomic_add_fetch(&px->px_sb[slot].ps_conns, 1,
 	    __ATOMIC_RELAXED);
 	if (n > px->px_cfg.pc_max_conns) {
+		stat_add(&px->px_stats.ps_active, -1);
 		__atomic_sub_fetch(&px->px_sb[slot].ps_conns, 1,
 		    __ATOMIC_RELAXED);
 		snprintf(why, sizeof(why), "the sandbox has %u connections "
@@ -988,13 +992,13 @@ conn_new(struct loop *lp, int fd, const struct sockaddr_in6 *src)
 		return;
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		stat_add(&px->px_stats.ps_active, -1);
 		__atomic_sub_fetch(&px->px_sb[slot].ps_conns, 1,
 		    __ATOMIC_RELAXED);
 		accept_refuse(px, fd, src, &dst, id, "limit", "out of memory");
 		policy_free(pol);
 		return;
 	}
-	stat_add(&px->px_stats.ps_active, 1);
 	c->c_lp = lp;
 	c->c_fd[0] = fd;
 	c->c_fd[1] = -1;
