@@ -50,8 +50,9 @@ check "isorund is up and idle meanwhile ($c ticks of $HZ in 1 s: nothing spins)"
     'kill -0 "$DP" && [ $c -lt $((HZ / 5)) ]' "$c ticks; $(tail -3 "$T/daemon.log")"
 sleep 0.3
 # Refused at accept (a 'limit' event), or accepted with the last
-# descriptor and then short of one for upstream (its close event).
-a=$(sql "SELECT count(*) FROM events WHERE sandbox = 'h1' AND ((event = 'connect' AND verdict = 'blocked' AND rule = 'limit' AND reason = 'the runner is out of file descriptors (Too many open files)') OR (event = 'close' AND reason = 'upstream socket: Too many open files'))")
+# descriptor and then short of one for upstream or for a pipe (its close
+# event: a loop gives its pooled pipes back to keep a spare descriptor).
+a=$(sql "SELECT count(*) FROM events WHERE sandbox = 'h1' AND ((event = 'connect' AND verdict = 'blocked' AND rule = 'limit' AND reason = 'the runner is out of file descriptors (Too many open files)') OR (event = 'close' AND reason IN ('upstream socket: Too many open files', 'out of file descriptors for a pipe')))")
 check "the audit says why for each of the $nref ($a)" '[ "$a" = "$nref" ]' \
     "$(sql "SELECT event, rule, reason, count(*) FROM events WHERE sandbox = 'h1' GROUP BY 1, 2, 3")"
 check "the log says it once" \
@@ -72,8 +73,8 @@ check "meanwhile DNS over UDP answers, with SERVFAIL when the upstream socket ca
 t0=$(now_ms)
 A=$(nsenter --net=/run/netns/"$R-sb0" python3 tests/net/lib/dnsq.py --tcp --timeout 3 192.0.2.53 allowed.test 2>&1)
 t=$(elapsed_ms "$t0")
-check "meanwhile DNS over TCP is reset at once, not left waiting ($t ms)" \
-    'echo "$A" | grep -q "reset" && [ $t -lt 1000 ]' "$A"
+check "meanwhile DNS over TCP is reset at once or answered, not left waiting ($(echo "$A" | head -1), $t ms)" \
+    'echo "$A" | grep -Eq "reset|^status: (NOERROR|SERVFAIL)" && [ $t -lt 1000 ]' "$A"
 
 # An API request waits while libmicrohttpd has no descriptor to accept it.
 curl -sS -m 10 --unix-socket "$SOCK" -o "$T/health" -w '%{http_code}' \
