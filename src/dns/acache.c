@@ -179,7 +179,7 @@ static uint32_t
 msg_ttl(const struct dns_msg *m)
 {
 	const struct dns_rr	*rr;
-	uint32_t		 ttl = UINT32_MAX;
+	uint32_t		 ttl = UINT32_MAX, min;
 	int			 rcode, has = 0, soa = 0;
 
 	rcode = m->m_flags & DNS_F_RCMASK;
@@ -199,10 +199,10 @@ msg_ttl(const struct dns_msg *m)
 		if (rr->r_section == 2 && rr->r_type == DNS_T_SOA &&
 		    rr->r_rdlen >= 20) {
 			soa = 1;
-			if (ttl_of(rd32(m->m_buf + rr->r_rdoff + rr->r_rdlen -
-			    4)) < ttl)
-				ttl = ttl_of(rd32(m->m_buf + rr->r_rdoff +
-				    rr->r_rdlen - 4));
+			min = ttl_of(rd32(m->m_buf + rr->r_rdoff +
+			    rr->r_rdlen - 4));	/* its MINIMUM */
+			if (min < ttl)
+				ttl = min;
 		}
 	}
 	if ((rcode == DNS_NXDOMAIN || !has) && !soa)

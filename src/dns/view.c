@@ -946,6 +946,7 @@ query_in(struct dnsview *dv, unsigned slot, struct dv_tcp *t,
 	size_t			 nlen, kept = 0;
 	unsigned		 flags;
 	uint32_t		 gen, age = 0;
+	uint64_t		 now;
 	int			 rc, fwd;
 
 	rc = dns_query_parse(buf, len, &qq, &dv->dv_msg, &perr);
@@ -967,7 +968,8 @@ query_in(struct dnsview *dv, unsigned slot, struct dv_tcp *t,
 	}
 	snprintf(sbid, sizeof(sbid), "%s", s->s_sb->sb_id);
 	a.sbid = sbid;
-	if (!rate_take(&dv->dv_conf, s->s_sb, now_ms())) {
+	now = now_ms();
+	if (!rate_take(&dv->dv_conf, s->s_sb, now)) {
 		s->s_sb->sb_limited++;
 		s->s_sb->sb_lim_peer = *peer;
 		pthread_mutex_unlock(&s->s_lock);
@@ -989,7 +991,7 @@ query_in(struct dnsview *dv, unsigned slot, struct dv_tcp *t,
 	gen = s->s_gen;
 	p = policy_hold(s->s_sb->sb_pol.dp_policy);
 	if (fwd)
-		kept = acache_get(s->s_sb->sb_answers, now_ms(), &qq.q_name,
+		kept = acache_get(s->s_sb->sb_answers, now, &qq.q_name,
 		    qq.q_type, dv->dv_kept, sizeof(dv->dv_kept), &age);
 	pthread_mutex_unlock(&s->s_lock);
 	if (!fwd) {

@@ -218,6 +218,18 @@ netsel_make(struct isorund *d, const struct api_network *n,
 	return 0;
 }
 
+/* The record's rules are those of `ns` (borrowed: nothing is freed). */
+static void
+netsel_put(struct api_record *r, const struct netsel *ns)
+{
+	r->rc_profile = ns->ns_profile;
+	r->rc_allow = ns->ns_allow;
+	r->rc_nallow = ns->ns_nallow;
+	r->rc_deny = ns->ns_deny;
+	r->rc_ndeny = ns->ns_ndeny;
+	r->rc_dns_flags = ns->ns_dns_flags;
+}
+
 /* Moves the rules of `ns` into the record (the policy stays in ns). */
 static void
 netsel_to_record(struct netsel *ns, struct api_record *r)
@@ -225,12 +237,7 @@ netsel_to_record(struct netsel *ns, struct api_record *r)
 	free(r->rc_profile);
 	strv_free(r->rc_allow);
 	strv_free(r->rc_deny);
-	r->rc_profile = ns->ns_profile;
-	r->rc_allow = ns->ns_allow;
-	r->rc_nallow = ns->ns_nallow;
-	r->rc_deny = ns->ns_deny;
-	r->rc_ndeny = ns->ns_ndeny;
-	r->rc_dns_flags = ns->ns_dns_flags;
+	netsel_put(r, ns);
 	ns->ns_profile = NULL;
 	ns->ns_allow = ns->ns_deny = NULL;
 }
@@ -905,14 +912,7 @@ out:
 static void
 net_record(struct api_record *nr, void *arg)
 {
-	struct netsel	*ns = arg;
-
-	nr->rc_profile = ns->ns_profile;
-	nr->rc_allow = ns->ns_allow;
-	nr->rc_nallow = ns->ns_nallow;
-	nr->rc_deny = ns->ns_deny;
-	nr->rc_ndeny = ns->ns_ndeny;
-	nr->rc_dns_flags = ns->ns_dns_flags;
+	netsel_put(nr, arg);
 }
 
 static int

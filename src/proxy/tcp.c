@@ -102,6 +102,17 @@ pipe_get(struct loop *lp, int p[2])
 	return 0;
 }
 
+/* Closes both ends that are open (and forgets them). */
+static void
+pipe_close(int p[2])
+{
+	for (int j = 0; j < 2; j++) {
+		if (p[j] != -1)
+			close(p[j]);
+		p[j] = -1;
+	}
+}
+
 /* Gives back an empty pipe (or closes it when the pool is full). */
 static void
 pipe_put(struct loop *lp, int p[2])
@@ -110,21 +121,26 @@ pipe_put(struct loop *lp, int p[2])
 		lp->lp_pipes[lp->lp_npipes][0] = p[0];
 		lp->lp_pipes[lp->lp_npipes][1] = p[1];
 		lp->lp_npipes++;
-	} else {
-		close(p[0]);
-		close(p[1]);
-	}
-	p[0] = p[1] = -1;
+		p[0] = p[1] = -1;
+	} else
+		pipe_close(p);
+}
+
+/* Closes one pipe of the pool. 0: the pool was empty. */
+static int
+pipe_pool_drop(struct loop *lp)
+{
+	if (lp->lp_npipes == 0)
+		return 0;
+	pipe_close(lp->lp_pipes[--lp->lp_npipes]);
+	return 1;
 }
 
 void
 tcp_pipes_free(struct loop *lp)
 {
-	while (lp->lp_npipes > 0) {
-		lp->lp_npipes--;
-		close(lp->lp_pipes[lp->lp_npipes][0]);
-		close(lp->lp_pipes[lp->lp_npipes][1]);
-	}
+	while (pipe_pool_drop(lp))
+		;
 }
 
 /*
@@ -155,9 +171,7 @@ conn_free(struct loop *lp, struct conn *c, int rst, const char *why)
 		/* A pipe with bytes in it is closed; an empty one reused. */
 		if (c->c_pipe[i][0] != -1 && c->c_inpipe[i] == 0)
 			pipe_put(lp, c->c_pipe[i]);
-		for (int j = 0; j < 2; j++)
-			if (c->c_pipe[i][j] != -1)
-				close(c->c_pipe[i][j]);
+		pipe_close(c->c_pipe[i]);
 		if (c->c_fd[i] == -1)
 			continue;
 		if (rst)
@@ -296,10 +310,7 @@ again:
 					   before comes the other way first,
 					   then its reset; what was for it is
 					   dropped. */
-					for (int j = 0; j < 2; j++) {
-						close(c->c_pipe[dir][j]);
-						c->c_pipe[dir][j] = -1;
-					}
+					pipe_close(c->c_pipe[dir]);
 					c->c_inpipe[dir] = 0;
 					c->c_eof[dir] = c->c_reset[!dir] = 1;
 					if (dir == 1)
@@ -1052,11 +1063,8 @@ spare_open(struct loop *lp)
 	int	 fd;
 
 	while ((fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1 &&
-	    (errno == EMFILE || errno == ENFILE) && lp->lp_npipes > 0) {
-		lp->lp_npipes--;
-		close(lp->lp_pipes[lp->lp_npipes][0]);
-		close(lp->lp_pipes[lp->lp_npipes][1]);
-	}
+	    (errno == EMFILE || errno == ENFILE) && pipe_pool_drop(lp))
+		;
 	return fd;
 }
 

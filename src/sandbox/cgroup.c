@@ -254,6 +254,7 @@ sb_cgroup_open(const char *leaf, const struct sandbox_limits *lim,
 	const char	*files[CGC_N][CGC_N + 1][2];
 	char		 pids[24], mem[24];
 	size_t		 nf[CGC_N] = { 0 };
+	int		 one = -1;	/* v2: the controller whose leaf */
 	int		 want[CGC_N] = { 1, lim->sl_pids_max > 0,
 			    lim->sl_memory_max > 0 };
 
@@ -277,14 +278,12 @@ sb_cgroup_open(const char *leaf, const struct sandbox_limits *lim,
 	/* The files of each leaf: on v2 one leaf takes them all, under the
 	   base of the first controller wanted (every usable one's is the
 	   same directory there). */
+	for (int c = 0; c < CGC_N && one == -1; c++)
+		if (want[c] && cg_kind == CG_V2_KIND)
+			one = c;
 	for (int c = 0; c < CGC_N; c++) {
-		int	 at = c;
+		int	 at = one != -1 ? one : c;
 
-		for (int k = 0; cg_kind == CG_V2_KIND && k < c; k++)
-			if (want[k]) {
-				at = k;
-				break;
-			}
 		if (!want[c])
 			continue;
 		if (c == CGC_CPU) {
